@@ -1,0 +1,66 @@
+# Coding Bench — the front door. `make run` serves the app; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.12: on PATH, or from pyenv's versions folder (these machines use pyenv).
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYTHON312 ?= $(shell for p in $$(command -v python3.12 2>/dev/null) $$(ls -d $(PYENV_ROOT)/versions/3.12*/bin/python3.12 2>/dev/null | sort -V | tail -1); do \
+                 "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null && { echo "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# The embedded defaults for local work: SQLite and the file-system Celery broker.
+export DEBUG ?= 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install run test ci bench lint format migrations-check demo clean
+
+help:
+	@echo "make run     set up and serve Coding Bench on http://$(HOST):$(PORT) (demo users printed)"
+	@echo "make test    set up and run the whole test suite"
+	@echo "make bench   search and import benchmarks (PostgreSQL when DATABASE_URL is set)"
+	@echo "make lint    ruff"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (PATH or $(PYENV_ROOT)/versions/3.12*)"; exit 1; }
+	@test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) manage.py migrate --no-input -v0
+	$(PY) manage.py codesets bootstrap
+	$(PY) manage.py demo
+
+run: demo
+	@echo "Starting the Celery worker and the web server on http://$(HOST):$(PORT) (Ctrl-C stops both)"
+	@$(PY) -m celery -A coding_bench worker --loglevel=INFO --concurrency=2 --pool=threads & \
+	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) bench/run.py
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+migrations-check: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var

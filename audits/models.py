@@ -1,0 +1,1 @@
+# Audit plans, samples and findings arrive with the senior workspace.

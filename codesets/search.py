@@ -1,0 +1,295 @@
+"""Code search: an immutable in-memory index per release, built once per process.
+
+Releases never change after import, so an index keyed by release ids is always current and
+needs no invalidation. Words are matched by prefix in any order against descriptions and
+inclusion/index terms; codes with or without the dot and by prefix. Ranking: the exact code
+first, then billable codes before headers, then shorter descriptions (a closer match).
+"""
+
+import re
+import threading
+import unicodedata
+from array import array
+from bisect import bisect_left
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+
+from codesets.models import Code, IndexEntry, Release
+
+# Words coders type that the code titles spell out. Each expands to alternatives; every word
+# of an alternative must match. The typed word itself is always tried too.
+ABBREVIATIONS: dict[str, list[str]] = {
+    "abd": ["abdominal", "abdomen"],
+    "afib": ["atrial fibrillation"],
+    "aki": ["acute kidney failure", "acute kidney injury"],
+    "ards": ["acute respiratory distress"],
+    "bilat": ["bilateral"],
+    "bph": ["benign prostatic hyperplasia", "enlarged prostate"],
+    "ca": ["malignant neoplasm", "carcinoma", "cancer"],
+    "cabg": ["bypass coronary artery"],
+    "cad": ["atherosclerotic heart disease", "coronary artery disease"],
+    "chf": ["heart failure", "congestive heart"],
+    "chole": ["gallbladder"],
+    "ckd": ["chronic kidney disease"],
+    "copd": ["chronic obstructive pulmonary", "chronic obstructive lung"],
+    "cp": ["chest pain"],
+    "cva": ["cerebral infarction", "stroke"],
+    "dm": ["diabetes mellitus", "diabetes"],
+    "dvt": ["deep vein thrombosis", "thrombosis deep vein", "embolism thrombosis deep"],
+    "esrd": ["end stage renal disease"],
+    "fx": ["fracture"],
+    "gerd": ["gastro esophageal reflux"],
+    "gi": ["gastrointestinal"],
+    "ha": ["headache"],
+    "hld": ["hyperlipidemia"],
+    "htn": ["hypertension", "hypertensive"],
+    "hx": ["history"],
+    "inj": ["injury"],
+    "lac": ["laceration"],
+    "lap": ["percutaneous endoscopic", "laparoscopic"],
+    "lt": ["left"],
+    "mi": ["myocardial infarction"],
+    "oa": ["osteoarthritis"],
+    "osa": ["obstructive sleep apnea"],
+    "pe": ["pulmonary embolism"],
+    "pna": ["pneumonia"],
+    "ra": ["rheumatoid arthritis"],
+    "rt": ["right"],
+    "sob": ["shortness of breath"],
+    "sz": ["seizure"],
+    "t1dm": ["type 1 diabetes"],
+    "t2dm": ["type 2 diabetes"],
+    "tia": ["transient cerebral ischemic"],
+    "uri": ["upper respiratory infection"],
+    "uti": ["urinary tract infection"],
+    # Anatomical synonyms: code titles say "lower end" where notes say "distal".
+    "distal": ["lower end"],
+    "proximal": ["upper end"],
+}
+_STOP_WORDS = {"of", "and", "the", "with", "in", "to", "for", "by", "or", "a", "an", "on", "nos"}
+_WORD = re.compile(r"[a-z0-9]+")
+_CODE_LIKE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}(\.[0-9A-Z]{0,4})?-?$|^[0-9A-HJ-NP-Z]{3,7}$")
+_CACHE_SIZE = 12
+# The 7th-character suffixes of ICD-10-CM titles; they say nothing about the match.
+_EPISODE = re.compile(r", (initial encounter|subsequent encounter|sequela).*$", re.IGNORECASE)
+
+
+def words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    text = text.replace("'s", "")
+    return _WORD.findall(text)
+
+
+def normalize_code(text: str) -> str:
+    return text.strip().upper().replace(".", "").rstrip("-")
+
+
+def _static_rank(entry: tuple) -> tuple:
+    """Billable codes (and index lines) first, then fewer title words, then code order."""
+    code, _display, description, billable, _kind, _terms, source, sort_key = entry
+    title = _EPISODE.sub("", description)
+    return (not (billable or source != "code"), len(words(title)), sort_key, code)
+
+
+@dataclass(frozen=True)
+class Hit:
+    system: str
+    code: str
+    description: str
+    billable: bool
+    kind: str
+    source: str = "code"  # or the index table it came from
+
+    def as_dict(self) -> dict:
+        return {
+            "system": self.system,
+            "code": self.code,
+            "description": self.description,
+            "billable": self.billable,
+        }
+
+
+class ReleaseIndex:
+    """Everything needed to answer a query for one set of releases, in memory."""
+
+    def __init__(self, system: str, entries: list[tuple[str, str, str, bool, str, str, str]]):
+        # entries: (code, display, description, billable, kind, terms, source, sort key)
+        self.system = system
+        entries.sort(key=_static_rank)
+        self.entries = entries
+        postings: dict[str, list[int]] = {}
+        for idx, (_code, _display, description, _b, _k, terms, _s, _o) in enumerate(entries):
+            for word in set(words(description)) | set(words(terms)):
+                postings.setdefault(word, []).append(idx)
+        self.vocabulary = sorted(postings)
+        self.postings = [array("I", postings[w]) for w in self.vocabulary]
+        code_rows = sorted(
+            (entry[0], idx) for idx, entry in enumerate(entries) if entry[6] == "code"
+        )
+        self.codes = [c for c, _ in code_rows]
+        self.code_entry = [i for _, i in code_rows]
+        self._prefix_cache: dict[str, frozenset[int]] = {}
+
+    # -- words --------------------------------------------------------------------------
+
+    def _prefix_matches(self, prefix: str) -> frozenset[int]:
+        cached = self._prefix_cache.get(prefix)
+        if cached is not None:
+            return cached
+        start = bisect_left(self.vocabulary, prefix)
+        matched: set[int] = set()
+        for i in range(start, len(self.vocabulary)):
+            if not self.vocabulary[i].startswith(prefix):
+                break
+            matched.update(self.postings[i])
+        result = frozenset(matched)
+        if len(self._prefix_cache) > 5000:
+            self._prefix_cache.clear()
+        self._prefix_cache[prefix] = result
+        return result
+
+    def _phrase_matches(self, phrase: str) -> frozenset[int] | None:
+        result: frozenset[int] | None = None
+        for word in words(phrase):
+            if word in _STOP_WORDS:
+                continue
+            matched = self._prefix_matches(word)
+            result = matched if result is None else result & matched
+            if not result:
+                return frozenset()
+        return result
+
+    def _word_matches(self, word: str) -> frozenset[int]:
+        matched = self._prefix_matches(word)
+        for alternative in ABBREVIATIONS.get(word, []):
+            phrase = self._phrase_matches(alternative)
+            if phrase:
+                matched = matched | phrase
+        return matched
+
+    def search_words(self, query: str, limit: int) -> list[int]:
+        terms = [w for w in words(query) if w not in _STOP_WORDS] or words(query)
+        if not terms:
+            return []
+        # Most selective word first keeps the intersection small.
+        sets = sorted((self._word_matches(t) for t in terms), key=len)
+        result = set(sets[0])
+        for other in sets[1:]:
+            result &= other
+            if not result:
+                return []
+        return sorted(result)[:limit]
+
+    # -- codes --------------------------------------------------------------------------
+
+    def search_code(self, query: str, limit: int) -> list[int]:
+        code = normalize_code(query)
+        if not code:
+            return []
+        start = bisect_left(self.codes, code)
+        exact: list[int] = []
+        billable: list[int] = []
+        headers: list[int] = []
+        for i in range(start, len(self.codes)):
+            if not self.codes[i].startswith(code):
+                break
+            idx = self.code_entry[i]
+            if self.codes[i] == code:
+                exact.append(idx)
+            elif self.entries[idx][3]:
+                billable.append(idx)
+            else:
+                headers.append(idx)
+            if len(billable) >= limit and len(headers) >= limit:
+                break
+        return (exact + billable + headers)[:limit]
+
+    def search(self, query: str, limit: int = 20) -> list[int]:
+        query = query.strip()
+        if not query:
+            return []
+        if (
+            all(_CODE_LIKE.match(part.upper()) for part in query.split())
+            and len(query.split()) == 1
+        ):
+            found = self.search_code(query, limit)
+            if found:
+                return found
+        return self.search_words(query, limit)
+
+    def hit(self, idx: int) -> Hit:
+        _code, display, description, billable, kind, _terms, source, _order = self.entries[idx]
+        return Hit(self.system, display, description, billable, kind, source)
+
+
+_indexes: OrderedDict[tuple[int, ...], ReleaseIndex] = OrderedDict()
+_lock = threading.Lock()
+
+# Index tables searched with ICD-10-CM: "acetaminophen poisoning accidental" finds T39.1X1-.
+_TABLE_SYSTEMS = {"icd10cm": ["icd10cm-drugs", "icd10cm-neoplasm", "icd10cm-eindex"]}
+_TABLE_TITLES = {
+    IndexEntry.Table.DRUG: "Table of Drugs",
+    IndexEntry.Table.NEOPLASM: "Neoplasm Table",
+    IndexEntry.Table.EXTERNAL_CAUSE: "External Cause Index",
+}
+
+
+def _load_entries(system: str, releases: list[Release]) -> list[tuple]:
+    code_release, *table_releases = releases
+    entries: list[tuple] = [
+        (code, display, description, billable, kind, terms, "code", order)
+        for code, display, description, billable, kind, terms, order in Code.objects.filter(
+            release=code_release
+        ).values_list(
+            "code", "display", "description", "billable", "kind", "search_terms", "sort_key"
+        )
+    ]
+    for release in table_releases:
+        rows = IndexEntry.objects.filter(release=release).values_list(
+            "table", "path", "column", "code", "sort_key"
+        )
+        for table, path, column, code, order in rows:
+            title = f"{_TABLE_TITLES.get(table, table)}: {path}" + (
+                f" — {column}" if column else ""
+            )
+            entries.append((normalize_code(code), code, title, False, "index", "", table, order))
+    return entries
+
+
+def index_for(system: str, releases: list[Release]) -> ReleaseIndex:
+    key = tuple(r.pk for r in releases)
+    with _lock:
+        index = _indexes.get(key)
+        if index is not None:
+            _indexes.move_to_end(key)
+            return index
+    built = ReleaseIndex(system, _load_entries(system, releases))
+    with _lock:
+        _indexes[key] = built
+        while len(_indexes) > _CACHE_SIZE:
+            _indexes.popitem(last=False)
+    return built
+
+
+class NoReleaseInForce(LookupError):
+    pass
+
+
+def releases_for_search(system: str, on: date | None) -> list[Release]:
+    from codesets.selectors import release_in_force
+
+    release = release_in_force(system=system, on=on)
+    if release is None:
+        raise NoReleaseInForce(
+            f"No {system} release is in force on {on or 'today'}; import or activate one."
+        )
+    tables = [release_in_force(system=t, on=on) for t in _TABLE_SYSTEMS.get(system, [])]
+    return [release, *[t for t in tables if t is not None]]
+
+
+def code_search(*, system: str, query: str, limit: int = 20, on: date | None = None) -> list[Hit]:
+    """Search one system's release in force on a date (default today)."""
+    limit = max(1, min(limit, 200))
+    index = index_for(system, releases_for_search(system, on))
+    return [index.hit(i) for i in index.search(query, limit)]

@@ -1,0 +1,11 @@
+"""Celery tasks: thin callers of services. They take ids only and are safe to run twice."""
+
+from celery import shared_task
+
+from codesets import services
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="codesets.release_import")
+def release_import_task(release_id: int) -> dict:
+    release = services.release_import(release_id=release_id)
+    return {"release_id": release.pk, "status": release.status, "row_count": release.row_count}

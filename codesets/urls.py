@@ -1,0 +1,12 @@
+from django.urls import path
+
+from codesets import views
+
+app_name = "codesets"
+
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("releases/", views.releases, name="releases"),
+    path("releases/<int:old_id>/diff/<int:new_id>/", views.release_diff, name="release_diff"),
+    path("<str:system>/<str:code>/", views.code_detail, name="code_detail"),
+]

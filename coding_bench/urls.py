@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from coding_bench import views
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("codes/", include("codesets.urls")),
+    path("encounters/", include("encounters.urls")),
+    path("audits/", include("audits.urls")),
+    path("api/v1/", include("codesets.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("health/", views.health, name="health"),
+    path("django-admin/", admin.site.urls),
+]
