@@ -203,7 +203,11 @@ def file_checksum(paths: Iterable[Path]) -> str:
 
 def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
     """Open a plain or gzip-compressed text file for streaming."""
-    raw: IO[bytes] = gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+    # Returned open on purpose: the caller uses the wrapper as a context manager.
+    if path.name.endswith(".gz"):
+        raw: IO[bytes] = gzip.open(path, "rb")  # noqa: SIM115
+    else:
+        raw = open(path, "rb")  # noqa: SIM115
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 
