@@ -85,11 +85,18 @@ def normalize_code(text: str) -> str:
     return text.strip().upper().replace(".", "").rstrip("-")
 
 
+_EPISODE_ORDER = {"initial": 0, "subsequent": 1, "sequela": 2}
+
+
 def _static_rank(entry: tuple) -> tuple:
-    """Billable codes (and index lines) first, then fewer title words, then code order."""
+    """Billable codes (and index lines) first, then fewer title words (a closer match), then
+    initial encounters before subsequent ones and sequelae, then code order."""
     code, _display, description, billable, _kind, _terms, source, sort_key = entry
-    title = _EPISODE.sub("", description)
-    return (not (billable or source != "code"), len(words(title)), sort_key, code)
+    episode = _EPISODE.search(description)
+    title = description[: episode.start()] if episode else description
+    episode_rank = _EPISODE_ORDER[episode.group(1).split()[0].lower()] if episode else 0
+    title_words = sum(1 for w in words(title) if w not in _STOP_WORDS)
+    return (not (billable or source != "code"), title_words, episode_rank, sort_key, code)
 
 
 @dataclass(frozen=True)

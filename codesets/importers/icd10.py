@@ -86,7 +86,8 @@ def load_icd10cm_2026(ctx: ImportContext, _path: Path | None = None) -> None:
             kind = Code.Kind.CODE if cm.is_leaf(code) else Code.Kind.CATEGORY
         else:
             kind = _kind_of(cm, code)
-        billable = kind == Code.Kind.CODE
+        # A category without subdivisions (I10, R69) is itself billable.
+        billable = kind not in (Code.Kind.CHAPTER, Code.Kind.BLOCK) and cm.is_leaf(code)
         inclusion_terms = cm.get_inclusion_term(code, prioritize_blocks=as_block)
         parent = (
             "" if kind == Code.Kind.CHAPTER else cm.get_parent(code, prioritize_blocks=as_block)
@@ -249,7 +250,7 @@ def _tree_codes(module, codes: list[str], ctx: ImportContext) -> list[Code]:
                 code=code if kind in (Code.Kind.CHAPTER, Code.Kind.BLOCK) else _plain(code),
                 display=code,
                 description=module.get_description(code),
-                billable=kind == Code.Kind.CODE,
+                billable=kind not in (Code.Kind.CHAPTER, Code.Kind.BLOCK) and module.is_leaf(code),
                 kind=kind,
                 parent="" if kind == Code.Kind.CHAPTER else module.get_parent(code),
                 depth=len(module.get_ancestors(code)),
