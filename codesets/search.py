@@ -300,3 +300,29 @@ def code_search(*, system: str, query: str, limit: int = 20, on: date | None = N
     limit = max(1, min(limit, 200))
     index = index_for(system, releases_for_search(system, on))
     return [index.hit(i) for i in index.search(query, limit)]
+
+
+_warm_started = threading.Event()
+WARM_SYSTEMS = ("icd10cm", "icd10pcs", "hcpcs")
+
+
+def warm_indexes() -> None:
+    """Build today's indexes so the first coder's keystroke does not pay for it."""
+    from django.db import connection
+
+    try:
+        for system in WARM_SYSTEMS:
+            try:
+                index_for(system, releases_for_search(system, None))
+            except NoReleaseInForce:
+                continue
+    finally:
+        connection.close()
+
+
+def warm_in_background(**_kwargs) -> None:
+    """request_started receiver: the first request of a process starts the warm-up thread."""
+    if _warm_started.is_set():
+        return
+    _warm_started.set()
+    threading.Thread(target=warm_indexes, name="search-warm-up", daemon=True).start()
