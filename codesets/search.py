@@ -117,31 +117,16 @@ class Hit:
         }
 
 
-class ReleaseIndex:
-    """Everything needed to answer a query for one set of releases, in memory."""
+class _WordIndex:
+    """Sorted vocabulary with posting lists; any word prefix maps to the entries using it."""
 
-    def __init__(self, system: str, entries: list[tuple[str, str, str, bool, str, str, str]]):
-        # entries: (code, display, description, billable, kind, terms, source, sort key)
-        self.system = system
-        entries.sort(key=_static_rank)
-        self.entries = entries
-        postings: dict[str, list[int]] = {}
-        for idx, (_code, _display, description, _b, _k, terms, _s, _o) in enumerate(entries):
-            for word in set(words(description)) | set(words(terms)):
-                postings.setdefault(word, []).append(idx)
+    def __init__(self, postings: dict[str, list[int]]):
         self.vocabulary = sorted(postings)
         self.postings = [array("I", postings[w]) for w in self.vocabulary]
-        code_rows = sorted(
-            (entry[0], idx) for idx, entry in enumerate(entries) if entry[6] == "code"
-        )
-        self.codes = [c for c, _ in code_rows]
-        self.code_entry = [i for _, i in code_rows]
-        self._prefix_cache: dict[str, frozenset[int]] = {}
+        self._cache: dict[str, frozenset[int]] = {}
 
-    # -- words --------------------------------------------------------------------------
-
-    def _prefix_matches(self, prefix: str) -> frozenset[int]:
-        cached = self._prefix_cache.get(prefix)
+    def prefix(self, prefix: str) -> frozenset[int]:
+        cached = self._cache.get(prefix)
         if cached is not None:
             return cached
         start = bisect_left(self.vocabulary, prefix)
@@ -151,42 +136,79 @@ class ReleaseIndex:
                 break
             matched.update(self.postings[i])
         result = frozenset(matched)
-        if len(self._prefix_cache) > 5000:
-            self._prefix_cache.clear()
-        self._prefix_cache[prefix] = result
+        if len(self._cache) > 5000:
+            self._cache.clear()
+        self._cache[prefix] = result
         return result
 
-    def _phrase_matches(self, phrase: str) -> frozenset[int] | None:
+    def phrase(self, phrase: str) -> frozenset[int]:
         result: frozenset[int] | None = None
         for word in words(phrase):
             if word in _STOP_WORDS:
                 continue
-            matched = self._prefix_matches(word)
+            matched = self.prefix(word)
             result = matched if result is None else result & matched
             if not result:
                 return frozenset()
+        return result or frozenset()
+
+    def word(self, word: str) -> frozenset[int]:
+        matched = self.prefix(word)
+        for alternative in ABBREVIATIONS.get(word, []):
+            matched = matched | self.phrase(alternative)
+        return matched
+
+    def all_of(self, terms: list[str]) -> set[int]:
+        # Most selective word first keeps the intersection small.
+        sets = sorted((self.word(t) for t in terms), key=len)
+        result = set(sets[0])
+        for other in sets[1:]:
+            result &= other
+            if not result:
+                break
         return result
 
-    def _word_matches(self, word: str) -> frozenset[int]:
-        matched = self._prefix_matches(word)
-        for alternative in ABBREVIATIONS.get(word, []):
-            phrase = self._phrase_matches(alternative)
-            if phrase:
-                matched = matched | phrase
-        return matched
+
+class ReleaseIndex:
+    """Everything needed to answer a query for one set of releases, in memory."""
+
+    def __init__(self, system: str, entries: list[tuple]):
+        # entries: (code, display, description, billable, kind, terms, source, sort key)
+        self.system = system
+        entries.sort(key=_static_rank)
+        self.entries = entries
+        title_postings: dict[str, list[int]] = {}
+        all_postings: dict[str, list[int]] = {}
+        for idx, (_code, _display, description, _b, _k, terms, _s, _o) in enumerate(entries):
+            title_words = set(words(description))
+            for word in title_words:
+                title_postings.setdefault(word, []).append(idx)
+            for word in title_words | set(words(terms)):
+                all_postings.setdefault(word, []).append(idx)
+        self.titles = _WordIndex(title_postings)
+        self.everything = _WordIndex(all_postings)
+        code_rows = sorted(
+            (entry[0], idx) for idx, entry in enumerate(entries) if entry[6] == "code"
+        )
+        self.codes = [c for c, _ in code_rows]
+        self.code_entry = [i for _, i in code_rows]
+
+    # -- words --------------------------------------------------------------------------
 
     def search_words(self, query: str, limit: int) -> list[int]:
         terms = [w for w in words(query) if w not in _STOP_WORDS] or words(query)
         if not terms:
             return []
-        # Most selective word first keeps the intersection small.
-        sets = sorted((self._word_matches(t) for t in terms), key=len)
-        result = set(sets[0])
-        for other in sets[1:]:
-            result &= other
-            if not result:
-                return []
-        return sorted(result)[:limit]
+        found = self.everything.all_of(terms)
+        if not found:
+            return []
+        # Codes whose own title matches every word come before those matched only through
+        # an inclusion or index term ("bronze diabetes" should not lead a "diabetes" search).
+        in_title = self.titles.all_of(terms) & found
+        ranked = sorted(in_title)[:limit]
+        if len(ranked) < limit:
+            ranked += sorted(found - in_title)[: limit - len(ranked)]
+        return ranked
 
     # -- codes --------------------------------------------------------------------------
 
