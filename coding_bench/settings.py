@@ -128,6 +128,8 @@ for _folder in (VAR_DIR, STATIC_ROOT):
 
 # Where CMS reference files live on this machine; absent on a fresh clone elsewhere.
 CMS_DATA_DIR = Path(env_str("CMS_DATA_DIR", str(BASE_DIR.parent / "shared" / "data")))
+# Uploaded chart documents (text or PDF) larger than this are refused.
+DOCUMENT_UPLOAD_MAX_BYTES = env_int("DOCUMENT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 # Build the code search indexes in the background after a process's first request.
 SEARCH_WARM_UP = env_bool("SEARCH_WARM_UP", True)
 # Uploaded release files larger than this are refused before anything is written.

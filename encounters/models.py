@@ -10,7 +10,7 @@ class Patient(models.Model):
         MALE = "M", "Male"
         UNKNOWN = "U", "Unknown"
 
-    mrn = models.CharField("MRN", max_length=32, unique=True)
+    mrn = models.CharField("MRN", max_length=64, unique=True)
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80)
     birth_date = models.DateField()
@@ -48,8 +48,12 @@ class Encounter(models.Model):
         RESUBMITTED = "resubmitted", "Resubmitted"
         CLOSED = "closed", "Closed"
 
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Entered by hand"
+        FHIR = "fhir", "FHIR import"
+
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="encounters")
-    account_number = models.CharField(max_length=32, unique=True)
+    account_number = models.CharField(max_length=64, unique=True)
     type = models.CharField(max_length=16, choices=Type.choices)
     admit_date = models.DateField()
     discharge_date = models.DateField(null=True, blank=True)
@@ -65,11 +69,20 @@ class Encounter(models.Model):
     )
     priority = models.PositiveSmallIntegerField(default=3)
     due_date = models.DateField(null=True, blank=True)
+    # UB-04 patient discharge status (01 home, 02 short-term hospital, 20 expired, ...).
+    discharge_status = models.CharField(max_length=2, blank=True, default="01")
+    escalation_reason = models.TextField(blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
+    source_id = models.CharField(max_length=100, blank=True, help_text="FHIR Encounter id.")
+    # Bumped on every change to the coding; a save with an older version is refused.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["due_date", "pk"]
+        indexes = [
+            models.Index(fields=["status", "assignee", "due_date"], name="encounter_queue_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_number} ({self.get_type_display()})"
@@ -89,12 +102,26 @@ class Document(models.Model):
         LAB = "lab", "Lab report"
         PATHOLOGY = "pathology", "Pathology report"
 
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Typed in"
+        UPLOAD = "upload", "Uploaded file"
+        FHIR = "fhir", "FHIR import"
+
     encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="documents")
     note_type = models.CharField(max_length=16, choices=NoteType.choices)
     title = models.CharField(max_length=200)
     author = models.CharField(max_length=120, blank=True)
     written_on = models.DateField()
     text = models.TextField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
+    source_id = models.CharField(max_length=100, blank=True, help_text="FHIR DocumentReference id.")
+    # The uploaded original, kept outside the web root and served only through a checked view.
+    original_file = models.FileField(upload_to="originals/%Y/%m/", blank=True)
+    original_name = models.CharField(max_length=200, blank=True)
+    original_content_type = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -102,3 +129,134 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class SourceCode(models.Model):
+    """A code the source system sent (FHIR Condition/Procedure): for reference, never assigned."""
+
+    class Kind(models.TextChoices):
+        CONDITION = "condition", "Condition"
+        PROCEDURE = "procedure", "Procedure"
+        REASON = "reason", "Reason for visit"
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="source_codes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    system = models.CharField(max_length=200, help_text="Code system URI, e.g. SNOMED CT.")
+    code = models.CharField(max_length=64)
+    display = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["encounter", "kind", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.display}"
+
+    @property
+    def system_name(self) -> str:
+        return SOURCE_SYSTEM_NAMES.get(self.system, self.system)
+
+
+SOURCE_SYSTEM_NAMES = {
+    "http://snomed.info/sct": "SNOMED CT",
+    "http://loinc.org": "LOINC",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM",
+    "http://www.ama-assn.org/go/cpt": "CPT",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+}
+
+
+class Transition(models.Model):
+    """One workflow step of an encounter. Append-only: turnaround is measured from these."""
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=Encounter.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Encounter.Status.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    note = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["encounter", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.encounter_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class Evidence(models.Model):
+    """Where in a document a code is supported: abstract base for both assignment kinds."""
+
+    evidence_document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    evidence_start = models.PositiveIntegerField(null=True, blank=True)
+    evidence_end = models.PositiveIntegerField(null=True, blank=True)
+    evidence_quote = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class DiagnosisAssignment(Evidence):
+    class Poa(models.TextChoices):
+        YES = "Y", "Y — present at admission"
+        NO = "N", "N — not present at admission"
+        UNKNOWN = "U", "U — documentation insufficient"
+        CLINICALLY_UNDETERMINED = "W", "W — clinically undetermined"
+        EXEMPT = "1", "1 — exempt from POA reporting"
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="diagnoses")
+    code = models.CharField(max_length=10, help_text="As coders write it, with the dot.")
+    description = models.CharField(max_length=300, blank=True)
+    sequence = models.PositiveSmallIntegerField(help_text="1 = principal / first-listed.")
+    poa = models.CharField("POA", max_length=1, choices=Poa.choices, blank=True)
+    rationale = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["encounter", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["encounter", "sequence"], name="diagnosis_unique_sequence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence}. {self.code}"
+
+
+class ProcedureAssignment(Evidence):
+    class System(models.TextChoices):
+        ICD10PCS = "icd10pcs", "ICD-10-PCS"
+        HCPCS = "hcpcs", "HCPCS"
+        CPT = "cpt", "CPT"
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="procedures")
+    system = models.CharField(max_length=8, choices=System.choices)
+    code = models.CharField(max_length=10)
+    description = models.CharField(max_length=300, blank=True)
+    sequence = models.PositiveSmallIntegerField()
+    modifiers = models.JSONField(default=list, blank=True, help_text="Up to four modifiers.")
+    units = models.PositiveIntegerField(default=1)
+    performed_on = models.DateField(null=True, blank=True)
+    diagnosis_pointers = models.JSONField(
+        default=list, blank=True, help_text="Sequences of the diagnoses this line treats."
+    )
+    ndc = models.CharField("NDC", max_length=13, blank=True)
+    ndc_quantity = models.CharField("NDC quantity", max_length=20, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["encounter", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["encounter", "sequence"], name="procedure_unique_sequence"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sequence}. {self.code}"
