@@ -7,6 +7,7 @@ app_name = "codesets"
 urlpatterns = [
     path("", views.search, name="search"),
     path("releases/", views.releases, name="releases"),
+    path("releases/compare/", views.release_compare, name="release_compare"),
     path("releases/<int:old_id>/diff/<int:new_id>/", views.release_diff, name="release_diff"),
     path("<str:system>/<str:code>/", views.code_detail, name="code_detail"),
 ]

@@ -1,14 +1,46 @@
 from datetime import date
 
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 
 from accounts.permissions import Capability, capability_required
 from codesets import selectors
 from codesets.api import SEARCHABLE_SYSTEMS
 from codesets.importers import SYSTEMS
-from codesets.models import Release
+from codesets.models import Code, Release
 from codesets.search import NoReleaseInForce, code_search
+
+SEARCH_LIMIT = 50
+DIFF_PAGE_SIZE = 200
+DIFF_KINDS = [
+    ("added", "Added"),
+    ("deleted", "Deleted"),
+    ("revised", "Revised"),
+]
+# Note kinds in the order a coder reads them, with a one-line reminder of what each means.
+NOTE_GROUPS = [
+    ("includes", "Includes", "Further defines or gives examples of the content of the code."),
+    ("inclusion_term", "Inclusion terms", "Conditions classified to this code."),
+    ("excludes1", "Excludes1", "Not coded here: never report together with this code."),
+    (
+        "excludes2",
+        "Excludes2",
+        "Not included here: both codes may be reported when both conditions are present.",
+    ),
+    ("code_first", "Code first", "Sequence the underlying condition first."),
+    ("use_additional", "Use additional code", "Add a code for the detail named, if documented."),
+    ("code_also", "Code also", "A second code may be needed; sequence by the circumstances."),
+    ("note", "Notes", ""),
+    ("seventh_character", "7th character", ""),
+]
+# Releases never change once imported, so their diff can be kept.
+_DIFF_CACHE_SECONDS = 6 * 60 * 60
+_SETTLED = {Release.Status.IMPORTED, Release.Status.ACTIVE, Release.Status.RETIRED}
 
 
 def _date_param(request: HttpRequest) -> tuple[date | None, str]:
@@ -21,6 +53,13 @@ def _date_param(request: HttpRequest) -> tuple[date | None, str]:
         return None, f"{raw!r} is not a date; use YYYY-MM-DD."
 
 
+def _is_partial(request: HttpRequest) -> bool:
+    """An htmx swap wants the fragment; a history restore wants the whole page."""
+    return bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
 @capability_required(Capability.SEARCH_CODES)
 def search(request: HttpRequest) -> HttpResponse:
     system = request.GET.get("system", "icd10cm")
@@ -29,39 +68,133 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     on, error = _date_param(request)
     hits = []
+    release = None
+    if not error:
+        release = selectors.release_in_force(system=system, on=on)
+        if release is None:
+            error = (
+                f"No {SYSTEMS[system].name} release is in force on "
+                f"{on.isoformat() if on else 'today'}. Pick another system or date, or ask an "
+                "admin to import one."
+            )
     if query and not error:
         try:
-            hits = code_search(system=system, query=query, limit=50, on=on)
+            hits = code_search(system=system, query=query, limit=SEARCH_LIMIT, on=on)
         except NoReleaseInForce as exc:
             error = str(exc)
     context = {
         "system": system,
+        "system_name": SYSTEMS[system].name,
         "systems": [(s, SYSTEMS[s].name) for s in SEARCHABLE_SYSTEMS],
         "query": query,
-        "date": request.GET.get("date", ""),
+        "date": request.GET.get("date", "").strip(),
         "hits": hits,
+        "limit": SEARCH_LIMIT,
+        "release": release,
         "error": error,
     }
     template = "codesets/search.html"
-    if request.headers.get("HX-Request"):
+    if _is_partial(request):
         template += "#results"
-    return render(request, template, context)
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _note_groups(detail: dict) -> list[dict]:
+    """Notes by kind: the code's own first, then the nearest ancestor's, up to the chapter."""
+    ancestors = detail["ancestors"]
+    distance = {a["code"]: len(ancestors) - i for i, a in enumerate(ancestors)}
+    kinds = {a["code"]: a["kind"] for a in ancestors}
+    known = {kind for kind, _label, _hint in NOTE_GROUPS}
+    groups = []
+    for kind, label, hint in NOTE_GROUPS:
+        notes = [
+            {**note, "at_kind": kinds.get(note["at"], "")}
+            for note in detail["notes"]
+            if note["kind"] == kind
+        ]
+        notes.sort(key=lambda n: (n["inherited"], distance.get(n["at"], 0)))
+        if notes:
+            groups.append({"kind": kind, "label": label, "hint": hint, "notes": notes})
+    others = [n for n in detail["notes"] if n["kind"] not in known]
+    if others:
+        groups.append({"kind": "other", "label": "Other notes", "hint": "", "notes": others})
+    return groups
 
 
 @capability_required(Capability.SEARCH_CODES)
 def code_detail(request: HttpRequest, system: str, code: str) -> HttpResponse:
     if system not in SYSTEMS:
         raise Http404("Unknown code system.")
-    on, _error = _date_param(request)
+    on, date_error = _date_param(request)
     detail = selectors.code_detail(system=system, code=code, on=on)
     if detail is None:
         raise Http404(f"{code} is not a {system} code in the release in force.")
-    return render(request, "codesets/code_detail.html", {"detail": detail, "system": system})
+    context = {
+        "detail": detail,
+        "system": system,
+        "system_name": SYSTEMS[system].name,
+        "note_groups": _note_groups(detail),
+        "date": on.isoformat() if on else "",
+        "date_error": date_error,
+    }
+    return render(request, "codesets/code_detail.html", context)
 
 
 @capability_required(Capability.VIEW_RELEASES)
 def releases(request: HttpRequest) -> HttpResponse:
-    return render(request, "codesets/releases.html", {"releases": selectors.release_list()})
+    release_rows = list(selectors.release_list())
+    comparable: dict[str, list[Release]] = {}
+    for release in release_rows:
+        if release.status in _SETTLED:
+            comparable.setdefault(release.system.slug, []).append(release)
+    return render(
+        request,
+        "codesets/releases.html",
+        {"releases": release_rows, "comparable": comparable},
+    )
+
+
+@capability_required(Capability.VIEW_RELEASES)
+def release_compare(request: HttpRequest) -> HttpResponse:
+    """The compare form on the releases page: two release ids → that diff's page."""
+    try:
+        old_id, new_id = int(request.GET["old"]), int(request.GET["new"])
+    except (KeyError, ValueError):
+        messages.error(request, "Pick two releases to compare.")
+        return redirect("codesets:releases")
+    if old_id == new_id:
+        messages.error(request, "Pick two different releases to compare.")
+        return redirect("codesets:releases")
+    return redirect("codesets:release_diff", old_id=old_id, new_id=new_id)
+
+
+def _release_key(release: Release) -> str:
+    """Unique across databases sharing one cache: the id alone could name another import."""
+    imported = release.imported_at.timestamp() if release.imported_at else 0
+    return f"{release.pk}-{release.checksum[:16]}-{imported:.0f}"
+
+
+def _diff_of(old: Release, new: Release) -> dict[str, list[str]]:
+    if old.status in _SETTLED and new.status in _SETTLED:
+        return cache.get_or_set(
+            f"codesets:release-diff:{_release_key(old)}:{_release_key(new)}",
+            lambda: selectors.release_diff(old=old, new=new),
+            _DIFF_CACHE_SECONDS,
+        )
+    return selectors.release_diff(old=old, new=new)
+
+
+def _descriptions(release: Release, displays: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(displays), 500):
+        found.update(
+            Code.objects.filter(release=release, display__in=displays[start : start + 500])
+            .values_list("display", "description")
+            .iterator()
+        )
+    return found
 
 
 @capability_required(Capability.VIEW_RELEASES)
@@ -70,5 +203,52 @@ def release_diff(request: HttpRequest, old_id: int, new_id: int) -> HttpResponse
     new = get_object_or_404(Release.objects.select_related("system"), pk=new_id)
     if old.system_id != new.system_id:
         raise Http404("Both releases must belong to the same code system.")
-    diff = selectors.release_diff(old=old, new=new)
-    return render(request, "codesets/release_diff.html", {"old": old, "new": new, "diff": diff})
+    diff = _diff_of(old, new)
+    show = request.GET.get("show", "")
+    if show not in diff:
+        show = next((kind for kind, _label in DIFF_KINDS if diff[kind]), "added")
+    text = request.GET.get("q", "").strip()[:100]
+    codes = diff[show]
+    before = _descriptions(old, codes) if show in ("deleted", "revised") else {}
+    after = _descriptions(new, codes) if show in ("added", "revised") else {}
+    rows = [
+        {"code": code, "before": before.get(code, ""), "after": after.get(code, "")}
+        for code in codes
+    ]
+    if text:
+        needle = text.lower()
+        rows = [
+            row
+            for row in rows
+            if needle in row["code"].lower()
+            or needle in row["before"].lower()
+            or needle in row["after"].lower()
+        ]
+    show_all = request.GET.get("all") == "1"
+    paginator = Paginator(rows, (len(rows) or 1) if show_all else DIFF_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "old": old,
+        "new": new,
+        "diff": diff,
+        "kinds": [
+            {"key": kind, "label": label, "count": len(diff[kind])} for kind, label in DIFF_KINDS
+        ],
+        "show": show,
+        "show_label": dict(DIFF_KINDS)[show],
+        "text": text,
+        "page": page,
+        "matched": len(rows),
+        "show_all": show_all,
+        "page_size": DIFF_PAGE_SIZE,
+        "system_releases": [
+            r for r in selectors.release_list(system=old.system.slug) if r.status in _SETTLED
+        ],
+        "base_url": reverse("codesets:release_diff", args=[old.pk, new.pk]),
+    }
+    template = "codesets/release_diff.html"
+    if _is_partial(request):
+        template += "#list"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
