@@ -324,7 +324,7 @@ def _checked_code(*, system: str, code: str, on: date) -> tuple[str, str]:
     if row is None:
         raise ValidationError(
             {
-                "code": f"{code.strip().upper()} is not a {_SYSTEM_LABELS[system]} code in the "
+                "code": f"{code.strip().upper()} is not an {_SYSTEM_LABELS[system]} code in the "
                 f"release in force on {on:%Y-%m-%d}."
             }
         )
