@@ -251,6 +251,14 @@ def orm_search(*, system: str, query: str, limit: int = 20, on=None) -> list[tup
     )
 
 
+def prefix_caches_clear(index) -> None:
+    """Empty the index's per-prefix caches (internals: tolerant of how the index is laid out)."""
+    for obj in [index, *vars(index).values()]:
+        for name, value in vars(obj).items() if hasattr(obj, "__dict__") else []:
+            if "cache" in name and isinstance(value, dict):
+                value.clear()
+
+
 def search_benchmark(show: bool) -> dict:
     from django.db import reset_queries
     from queries import QUERIES, WARM_UP
@@ -309,7 +317,7 @@ def search_benchmark(show: bool) -> dict:
             reset_queries()
         # The in-memory part alone (what code_search does after looking up the releases),
         # with the index's per-prefix cache emptied so each query is again seen first time.
-        index._prefix_cache.clear()
+        prefix_caches_clear(index)
         inner = []
         for query in queries:
             start = time.perf_counter()
@@ -447,7 +455,10 @@ def main() -> None:
         call_command("migrate", verbosity=0, interactive=False)
         t0 = time.perf_counter()
         call_command("codesets", "bootstrap")
-        print(f"bootstrap: {time.perf_counter() - t0:.1f} s (slow only the first time)")
+        print(
+            f"bootstrap: {time.perf_counter() - t0:.1f} s "
+            "(imports on the first run; later runs only checksum the sources)"
+        )
         report["search"] = search_benchmark(args.show)
 
     report["load_average_at_end"] = os.getloadavg()
