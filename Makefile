@@ -21,7 +21,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@echo "make run     set up and serve Coding Bench on http://$(HOST):$(PORT) (demo users printed)"
 	@echo "make test    set up and run the whole test suite"
-	@echo "make bench   search and import benchmarks (PostgreSQL when DATABASE_URL is set)"
+	@echo "make bench   search and import benchmarks on PostgreSQL (DATABASE_URL, else local coding_bench_bench)"
 	@echo "make lint    ruff"
 
 $(STAMP): pyproject.toml
