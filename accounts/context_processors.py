@@ -10,10 +10,13 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     caps = capabilities_of(getattr(request, "user", None))
     if not caps:
         return {"nav_items": [], "user_capabilities": frozenset()}
-    current = request.path
-    items = []
-    for label, url_name, capability in NAVIGATION:
-        if capability in caps:
-            url = reverse(url_name)
-            items.append({"label": label, "url": url, "active": current.startswith(url)})
+    items = [
+        {"label": label, "url": reverse(url_name), "active": False}
+        for label, url_name, capability in NAVIGATION
+        if capability in caps
+    ]
+    # Only the most specific match is current: "/codes/releases/" beats "/codes/".
+    matching = [item for item in items if request.path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
     return {"nav_items": items, "user_capabilities": {c.value for c in caps}}

@@ -64,25 +64,58 @@ def release_as_dict(release: Release) -> dict:
     }
 
 
-def release_diff(*, old: Release, new: Release) -> dict[str, list[str]]:
-    """Codes added, deleted and revised (description changed) from `old` to `new`."""
+_SETTLED = (Release.Status.IMPORTED, Release.Status.ACTIVE, Release.Status.RETIRED)
+
+
+def _release_key(release: Release) -> str:
+    # The id alone could name another import in another database sharing the cache.
+    imported = release.imported_at.timestamp() if release.imported_at else 0
+    return f"{release.pk}-{release.checksum[:16]}-{imported:.0f}"
+
+
+def release_changes(*, old: Release, new: Release) -> dict[str, list[dict[str, str]]]:
+    """Codes added, deleted and revised from `old` to `new`, each with its descriptions
+    before and after. Imported releases never change, so the answer is cached."""
+    from django.core.cache import cache
+
+    if old.status in _SETTLED and new.status in _SETTLED:
+        return cache.get_or_set(
+            f"codesets:release-changes:{_release_key(old)}:{_release_key(new)}",
+            lambda: _compute_changes(old, new),
+            7 * 24 * 3600,
+        )
+    return _compute_changes(old, new)
+
+
+def _compute_changes(old: Release, new: Release) -> dict[str, list[dict[str, str]]]:
     from codesets.models import Code
 
     def described(release: Release) -> dict[str, tuple[str, str]]:
-        return {
-            code: (display, description)
-            for code, display, description in Code.objects.filter(release=release).values_list(
-                "code", "display", "description"
-            )
-        }
+        rows = Code.objects.filter(release=release).values_list("code", "display", "description")
+        return {code: (display, description) for code, display, description in rows.iterator()}
 
     before, after = described(old), described(new)
-    added = [after[c][0] for c in sorted(after.keys() - before.keys())]
-    deleted = [before[c][0] for c in sorted(before.keys() - after.keys())]
-    revised = [
-        after[c][0] for c in sorted(after.keys() & before.keys()) if after[c][1] != before[c][1]
-    ]
-    return {"added": added, "deleted": deleted, "revised": revised}
+    return {
+        "added": [
+            {"code": after[c][0], "before": "", "after": after[c][1]}
+            for c in sorted(after.keys() - before.keys())
+        ],
+        "deleted": [
+            {"code": before[c][0], "before": before[c][1], "after": ""}
+            for c in sorted(before.keys() - after.keys())
+        ],
+        "revised": [
+            {"code": after[c][0], "before": before[c][1], "after": after[c][1]}
+            for c in sorted(after.keys() & before.keys())
+            if after[c][1] != before[c][1]
+        ],
+    }
+
+
+def release_diff(*, old: Release, new: Release) -> dict[str, list[str]]:
+    """Codes (as strings) added, deleted and revised (description changed)."""
+    changes = release_changes(old=old, new=new)
+    return {kind: [row["code"] for row in rows] for kind, rows in changes.items()}
 
 
 def code_lookup(*, system: str, code: str, on: date | None = None):

@@ -1,7 +1,6 @@
 from datetime import date
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +11,7 @@ from accounts.permissions import Capability, capability_required
 from codesets import selectors
 from codesets.api import SEARCHABLE_SYSTEMS
 from codesets.importers import SYSTEMS
-from codesets.models import Code, Release
+from codesets.models import Release
 from codesets.search import NoReleaseInForce, code_search
 
 SEARCH_LIMIT = 50
@@ -39,7 +38,6 @@ NOTE_GROUPS = [
     ("seventh_character", "7th character", ""),
 ]
 # Releases never change once imported, so their diff can be kept.
-_DIFF_CACHE_SECONDS = 6 * 60 * 60
 _SETTLED = {Release.Status.IMPORTED, Release.Status.ACTIVE, Release.Status.RETIRED}
 
 
@@ -170,51 +168,18 @@ def release_compare(request: HttpRequest) -> HttpResponse:
     return redirect("codesets:release_diff", old_id=old_id, new_id=new_id)
 
 
-def _release_key(release: Release) -> str:
-    """Unique across databases sharing one cache: the id alone could name another import."""
-    imported = release.imported_at.timestamp() if release.imported_at else 0
-    return f"{release.pk}-{release.checksum[:16]}-{imported:.0f}"
-
-
-def _diff_of(old: Release, new: Release) -> dict[str, list[str]]:
-    if old.status in _SETTLED and new.status in _SETTLED:
-        return cache.get_or_set(
-            f"codesets:release-diff:{_release_key(old)}:{_release_key(new)}",
-            lambda: selectors.release_diff(old=old, new=new),
-            _DIFF_CACHE_SECONDS,
-        )
-    return selectors.release_diff(old=old, new=new)
-
-
-def _descriptions(release: Release, displays: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(displays), 500):
-        found.update(
-            Code.objects.filter(release=release, display__in=displays[start : start + 500])
-            .values_list("display", "description")
-            .iterator()
-        )
-    return found
-
-
 @capability_required(Capability.VIEW_RELEASES)
 def release_diff(request: HttpRequest, old_id: int, new_id: int) -> HttpResponse:
     old = get_object_or_404(Release.objects.select_related("system"), pk=old_id)
     new = get_object_or_404(Release.objects.select_related("system"), pk=new_id)
     if old.system_id != new.system_id:
         raise Http404("Both releases must belong to the same code system.")
-    diff = _diff_of(old, new)
+    diff = selectors.release_changes(old=old, new=new)
     show = request.GET.get("show", "")
     if show not in diff:
         show = next((kind for kind, _label in DIFF_KINDS if diff[kind]), "added")
     text = request.GET.get("q", "").strip()[:100]
-    codes = diff[show]
-    before = _descriptions(old, codes) if show in ("deleted", "revised") else {}
-    after = _descriptions(new, codes) if show in ("added", "revised") else {}
-    rows = [
-        {"code": code, "before": before.get(code, ""), "after": after.get(code, "")}
-        for code in codes
-    ]
+    rows = diff[show]
     if text:
         needle = text.lower()
         rows = [

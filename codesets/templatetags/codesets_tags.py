@@ -115,23 +115,5 @@ def is_list(value: Any) -> bool:
 
 
 @register.filter
-def thousands(value: Any) -> str:
-    """12345 → "12,345" (django.contrib.humanize is not installed)."""
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return "" if value is None else str(value)
-
-
-@register.filter
 def get_item(mapping: dict | None, key: str) -> Any:
     return (mapping or {}).get(key)
-
-
-@register.filter
-def nav_current(items: list[dict] | None, path: str) -> list[dict]:
-    """Marks only the most specific matching item active ("/codes/releases/" beats "/codes/")."""
-    items = items or []
-    matching = [item for item in items if path.startswith(item["url"])]
-    best = max(matching, key=lambda item: len(item["url"]), default=None)
-    return [{**item, "active": item is best} for item in items]
