@@ -6,5 +6,34 @@ app_name = "encounters"
 
 urlpatterns = [
     path("queue/", views.queue, name="queue"),
+    path("queue/next/", views.queue_next, name="queue_next"),
     path("complex/", views.complex_cases, name="complex"),
+    # intake
+    path("intake/", views.intake, name="intake"),
+    path("intake/new/", views.intake_new, name="intake_new"),
+    path("intake/fhir/", views.fhir_import, name="fhir_import"),
+    path("<int:pk>/documents/new/", views.document_new, name="document_new"),
+    path("<int:pk>/documents/upload/", views.document_upload, name="document_upload"),
+    path("<int:pk>/release/", views.encounter_release, name="release"),
+    path(
+        "<int:pk>/documents/<int:document_pk>/original/",
+        views.document_original,
+        name="document_original",
+    ),
+    # the coding workspace
+    path("<int:pk>/", views.workspace, name="workspace"),
+    path("<int:pk>/claim/", views.encounter_claim, name="claim"),
+    path("<int:pk>/unclaim/", views.encounter_unclaim, name="unclaim"),
+    path("<int:pk>/diagnoses/add/", views.diagnosis_add, name="diagnosis_add"),
+    path("<int:pk>/diagnoses/remove/", views.diagnosis_remove, name="diagnosis_remove"),
+    path("<int:pk>/diagnoses/move/", views.diagnosis_move, name="diagnosis_move"),
+    path("<int:pk>/diagnoses/poa/", views.diagnosis_poa, name="diagnosis_poa"),
+    path("<int:pk>/procedures/add/", views.procedure_add, name="procedure_add"),
+    path("<int:pk>/procedures/update/", views.procedure_update, name="procedure_update"),
+    path("<int:pk>/procedures/remove/", views.procedure_remove, name="procedure_remove"),
+    path("<int:pk>/procedures/move/", views.procedure_move, name="procedure_move"),
+    path("<int:pk>/evidence/", views.evidence_attach, name="evidence_attach"),
+    path("<int:pk>/submit/", views.encounter_submit, name="submit"),
+    path("<int:pk>/escalate/", views.encounter_escalate, name="escalate"),
+    path("notes/<str:system>/<str:code>/", views.code_notes, name="code_notes"),
 ]

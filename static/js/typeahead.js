@@ -1,7 +1,8 @@
 /* Code typeahead: the top-bar search and the code search page share it.
 
    Markup (see base.html and codesets/search.html):
-     [data-typeahead]            root; add data-typeahead-popup for a dropdown
+     [data-typeahead]            root; add data-typeahead-popup for a dropdown, and
+                                 data-typeahead-pick to fire "typeahead:pick" instead of opening
        [data-typeahead-input]    the search box (htmx fetches codesets/search.html#results)
        [data-typeahead-panel]    the dropdown (popup only)
        [data-typeahead-status]   polite live region: "12 codes found"
@@ -133,6 +134,14 @@
   };
 
   Typeahead.prototype.go = function (row, newTab) {
+    // Pick mode (the coding workspace): the row is chosen, not opened.
+    if (this.root.hasAttribute("data-typeahead-pick") && row && !newTab) {
+      this.root.dispatchEvent(new CustomEvent("typeahead:pick", {
+        bubbles: true,
+        detail: { code: row.getAttribute("data-code"), row: row }
+      }));
+      return;
+    }
     var href = this.hrefOf(row);
     if (!href) return;
     if (newTab) window.open(href, "_blank", "noopener");
