@@ -6,6 +6,7 @@ inclusion/index terms; codes with or without the dot and by prefix. Ranking: the
 first, then billable codes before headers, then shorter descriptions (a closer match).
 """
 
+import heapq
 import re
 import threading
 import unicodedata
@@ -63,9 +64,25 @@ ABBREVIATIONS: dict[str, list[str]] = {
     "tia": ["transient cerebral ischemic"],
     "uri": ["upper respiratory infection"],
     "uti": ["urinary tract infection"],
-    # Anatomical synonyms: code titles say "lower end" where notes say "distal".
+    # Words of the chart that the code titles say differently.
     "distal": ["lower end"],
     "proximal": ["upper end"],
+    "leg": ["lower limb", "lower leg"],
+    "arm": ["upper limb", "upper arm"],
+    "cancer": ["malignant neoplasm"],
+    "stroke": ["cerebral infarction"],
+    "heart attack": ["myocardial infarction"],
+    "appendectomy": ["resection appendix", "excision appendix"],
+    "cholecystectomy": ["resection gallbladder"],
+    "colonoscopy": ["inspection lower intestinal tract"],
+    "cesarean": ["extraction products conception"],
+    "csection": ["extraction products conception"],
+    "hemodialysis": ["performance urinary filtration", "hemodialysis"],
+    "dialysis": ["performance urinary filtration", "dialysis"],
+    "ultrasound": ["ultrasonography"],
+    "ventilation": ["respiratory ventilation", "assistance respiratory"],
+    "hernia": ["hernia", "inguinal region", "femoral region", "abdominal wall"],
+    "stockings": ["stocking"],
 }
 _STOP_WORDS = {"of", "and", "the", "with", "in", "to", "for", "by", "or", "a", "an", "on", "nos"}
 _WORD = re.compile(r"[a-z0-9]+")
@@ -118,49 +135,73 @@ class Hit:
 
 
 class _WordIndex:
-    """Sorted vocabulary with posting lists; any word prefix maps to the entries using it."""
+    """Sorted vocabulary with posting lists: any word or word prefix maps to its entries."""
 
     def __init__(self, postings: dict[str, list[int]]):
         self.vocabulary = sorted(postings)
         self.postings = [array("I", postings[w]) for w in self.vocabulary]
-        self._cache: dict[str, frozenset[int]] = {}
+        self._cache: dict[tuple[str, bool], frozenset[int]] = {}
 
-    def prefix(self, prefix: str) -> frozenset[int]:
-        cached = self._cache.get(prefix)
+    def _lookup(self, word: str, whole: bool) -> frozenset[int]:
+        key = (word, whole)
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
-        start = bisect_left(self.vocabulary, prefix)
+        start = bisect_left(self.vocabulary, word)
         matched: set[int] = set()
         for i in range(start, len(self.vocabulary)):
-            if not self.vocabulary[i].startswith(prefix):
+            if not self.vocabulary[i].startswith(word):
                 break
             matched.update(self.postings[i])
-        result = frozenset(matched)
+            if whole:
+                break
+        result = (
+            frozenset(matched)
+            if not whole or (start < len(self.vocabulary) and self.vocabulary[start] == word)
+            else frozenset()
+        )
         if len(self._cache) > 5000:
             self._cache.clear()
-        self._cache[prefix] = result
+        self._cache[key] = result
         return result
 
-    def phrase(self, phrase: str) -> frozenset[int]:
+    def phrase(self, phrase: str, whole: bool) -> frozenset[int]:
         result: frozenset[int] | None = None
         for word in words(phrase):
             if word in _STOP_WORDS:
                 continue
-            matched = self.prefix(word)
+            matched = self.literal(word, whole)
             result = matched if result is None else result & matched
             if not result:
                 return frozenset()
         return result or frozenset()
 
-    def word(self, word: str) -> frozenset[int]:
-        matched = self.prefix(word)
-        for alternative in ABBREVIATIONS.get(word, []):
-            matched = matched | self.phrase(alternative)
+    def literal(self, word: str, whole: bool) -> frozenset[int]:
+        """The word as typed: a whole word, or a prefix (plural typed for a singular title)."""
+        if whole:
+            return self._lookup(word, True)
+        matched = self._lookup(word, False)
+        if len(word) > 3 and word.endswith("s"):
+            singular = word[:-3] + "y" if word.endswith("ies") else word[:-1]
+            matched = matched | self._lookup(singular, False)
         return matched
 
-    def all_of(self, terms: list[str]) -> set[int]:
+    def word(self, word: str, whole: bool = False) -> frozenset[int]:
+        key = (f"word:{word}", whole)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        # Short abbreviations match only as whole words: "uti" must not find "utilities".
+        literal_whole = whole or (word in ABBREVIATIONS and len(word) <= 4)
+        matched = self.literal(word, literal_whole)
+        for alternative in ABBREVIATIONS.get(word, []):
+            matched = matched | self.phrase(alternative, whole)
+        self._cache[key] = matched
+        return matched
+
+    def all_of(self, terms: list[str], whole: bool = False) -> set[int]:
         # Most selective word first keeps the intersection small.
-        sets = sorted((self.word(t) for t in terms), key=len)
+        sets = sorted((self.word(t, whole) for t in terms), key=len)
         result = set(sets[0])
         for other in sets[1:]:
             result &= other
@@ -202,12 +243,16 @@ class ReleaseIndex:
         found = self.everything.all_of(terms)
         if not found:
             return []
-        # Codes whose own title matches every word come before those matched only through
-        # an inclusion or index term ("bronze diabetes" should not lead a "diabetes" search).
+        # Relevance tiers: titles holding every word whole ("influenza", not "influenzae"),
+        # then titles matching by prefix, then codes found only through an inclusion or index
+        # term ("bronze diabetes" should not lead a "diabetes" search).
         in_title = self.titles.all_of(terms) & found
-        ranked = sorted(in_title)[:limit]
-        if len(ranked) < limit:
-            ranked += sorted(found - in_title)[: limit - len(ranked)]
+        whole_words = self.titles.all_of(terms, whole=True) & in_title
+        ranked: list[int] = []
+        for tier in (whole_words, in_title - whole_words, found - in_title):
+            if len(ranked) >= limit:
+                break
+            ranked += heapq.nsmallest(limit - len(ranked), tier)
         return ranked
 
     # -- codes --------------------------------------------------------------------------
@@ -306,15 +351,15 @@ class NoReleaseInForce(LookupError):
 
 
 def releases_for_search(system: str, on: date | None) -> list[Release]:
-    from codesets.selectors import release_in_force
+    from codesets.selectors import releases_in_force
 
-    release = release_in_force(system=system, on=on)
-    if release is None:
+    tables = _TABLE_SYSTEMS.get(system, [])
+    in_force = releases_in_force(systems=[system, *tables], on=on)
+    if system not in in_force:
         raise NoReleaseInForce(
             f"No {system} release is in force on {on or 'today'}; import or activate one."
         )
-    tables = [release_in_force(system=t, on=on) for t in _TABLE_SYSTEMS.get(system, [])]
-    return [release, *[t for t in tables if t is not None]]
+    return [in_force[system], *[in_force[t] for t in tables if t in in_force]]
 
 
 def code_search(*, system: str, query: str, limit: int = 20, on: date | None = None) -> list[Hit]:

@@ -26,6 +26,29 @@ def release_in_force(*, system: str, on: date | None = None, setting: str = "") 
     )
 
 
+def releases_in_force(
+    *, systems: list[str], on: date | None = None, setting: str = ""
+) -> dict[str, Release]:
+    """The release in force for each of several systems, in one query (search runs this on
+    every keystroke)."""
+    on = on or timezone.localdate()
+    found: dict[str, Release] = {}
+    candidates = (
+        Release.objects.select_related("system")
+        .filter(
+            system__slug__in=systems,
+            setting=setting,
+            status=Release.Status.ACTIVE,
+            effective_from__lte=on,
+        )
+        .exclude(effective_to__lt=on)
+        .order_by("-effective_from")
+    )
+    for release in candidates:
+        found.setdefault(release.system.slug, release)
+    return found
+
+
 def release_list(*, system: str | None = None) -> QuerySet[Release]:
     releases = Release.objects.select_related("system", "created_by")
     if system:

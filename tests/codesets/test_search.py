@@ -99,3 +99,29 @@ def test_nonsense_finds_nothing_and_empty_query_finds_nothing():
 
 def test_who_icd10_is_searchable():
     assert codes("A00.0", "icd10who")[0] == "A00.0"
+
+
+def test_short_abbreviations_do_not_match_as_word_prefixes():
+    # "uti" is urinary tract infection, never "utilities"; "pe" never "penicillosis".
+    assert all("utilit" not in h.description.lower() for h in code_search(
+        system="icd10cm", query="uti", limit=50))
+    assert "B48.4" not in codes("pe", limit=50)
+
+
+def test_whole_word_matches_rank_before_prefix_matches():
+    first = code_search(system="icd10cm", query="influenza", limit=1)[0]
+    assert "influenzae" not in first.description.lower()
+
+
+@pytest.mark.parametrize(
+    ("system", "query", "expected"),
+    [
+        ("icd10cm", "cellulitis leg", "L03.116"),
+        ("icd10cm", "breast cancer left", "C50.912"),
+        ("icd10pcs", "lap appendectomy", "0DTJ4ZZ"),
+        ("icd10pcs", "colonoscopy", "0DJD8ZZ"),
+        ("icd10pcs", "cesarean", "10D00Z1"),
+    ],
+)
+def test_chart_words_find_the_titles_that_say_it_differently(system, query, expected):
+    assert expected in codes(query, system, limit=100)
