@@ -1,6 +1,13 @@
 """Release importers. Importing this package registers every bundled source and file format."""
 
-from codesets.importers import icd10, pcs  # noqa: F401  (registration side effect)
+from codesets.importers import (  # noqa: F401  (registration side effect)
+    drg_weights,
+    hcpcs,
+    icd10,
+    index_tables,
+    ncci,
+    pcs,
+)
 from codesets.importers.base import (
     BUNDLED_SOURCES,
     FILE_FORMATS,

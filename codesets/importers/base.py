@@ -5,10 +5,12 @@ An importer is a plain function `load(ctx, path)` that streams its source and ha
 of that format, so a wrong file is refused before anything is written.
 """
 
+import csv
 import gzip
 import hashlib
 import io
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -110,7 +112,15 @@ def detect_format(system: str, path: Path) -> FileFormat:
         try:
             if fmt.sniff(path):
                 return fmt
-        except (OSError, UnicodeDecodeError, zipfile.BadZipFile, gzip.BadGzipFile, EOFError):
+        except (
+            OSError,
+            UnicodeDecodeError,
+            zipfile.BadZipFile,
+            gzip.BadGzipFile,
+            EOFError,
+            zlib.error,
+            csv.Error,
+        ):
             continue
     expected = "; or ".join(f.name for f in candidates)
     raise ImportFormatError(
@@ -201,10 +211,25 @@ def file_checksum(paths: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def magic_bytes(path: Path, n: int = 4) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def is_gzip(path: Path) -> bool:
+    # By content, not by name: a registered release keeps its source under a name without
+    # an extension (see services.release_file_path).
+    return magic_bytes(path, 2) == GZIP_MAGIC
+
+
 def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
     """Open a plain or gzip-compressed text file for streaming."""
     # Returned open on purpose: the caller uses the wrapper as a context manager.
-    if path.name.endswith(".gz"):
+    if is_gzip(path):
         raw: IO[bytes] = gzip.open(path, "rb")  # noqa: SIM115
     else:
         raw = open(path, "rb")  # noqa: SIM115
@@ -212,7 +237,7 @@ def open_text(path: Path, encoding: str = "utf-8") -> IO[str]:
 
 
 def head_bytes(path: Path, n: int = 4096) -> bytes:
-    if path.name.endswith(".gz"):
+    if is_gzip(path):
         with gzip.open(path, "rb") as fh:
             return fh.read(n)
     with open(path, "rb") as fh:
