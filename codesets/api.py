@@ -79,3 +79,37 @@ class CodeDetailApi(APIView):
         if detail is None:
             raise NotFound(f"{code} is not a {system} code in the release in force.")
         return Response(detail)
+
+
+class EditOutput(serializers.Serializer):
+    rule = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["error", "warning", "info"])
+    codes = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()
+    reference = serializers.CharField()
+
+
+class EditsCheckOutput(serializers.Serializer):
+    edits = EditOutput(many=True)
+
+
+class EditsCheckApi(APIView):
+    """The encounter is validated by `encounter_from_json` (one parser for API, CLI and page),
+    not a serializer: it must refuse unknown fields by name at every level."""
+
+    permission_classes = [IsAuthenticated, HasCapability]
+    required_capability = Capability.CODE_ENCOUNTERS
+
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses=EditsCheckOutput,
+        summary="Run every edit (tabular notes, MCE/IOCE, NCCI PTP/MUE, modifiers) on an encounter",
+    )
+    def post(self, request: Request) -> Response:
+        from codesets.edits import EncounterError, check, encounter_from_json
+
+        try:
+            encounter = encounter_from_json(request.data)
+        except EncounterError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        return Response({"edits": [edit.as_dict() for edit in check(encounter)]})
