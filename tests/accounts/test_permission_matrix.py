@@ -24,6 +24,8 @@ SAMPLE_KWARGS = {
     "code": "E11.9",
     "old_id": None,  # filled with real release ids at run time
     "new_id": None,
+    "pk": None,  # an encounter in the unassigned pool, made per test
+    "document_pk": None,  # its document, with an uploaded original
 }
 
 
@@ -70,11 +72,25 @@ def _url_for(namespace: str, pattern: URLPattern, kwargs_sample: dict) -> str:
 
 
 @pytest.fixture
-def kwargs_sample(db):
+def kwargs_sample(db, settings, tmp_path):
+    from django.core.files.base import ContentFile
+
     from codesets.models import Release
+    from tests.factories import DocumentFactory
 
     releases = list(Release.objects.filter(system__slug="icd10cm").order_by("effective_from"))
-    return {**SAMPLE_KWARGS, "old_id": releases[0].pk, "new_id": releases[-1].pk}
+    settings.MEDIA_ROOT = tmp_path
+    document = DocumentFactory()  # its encounter is ready and unassigned: every coder sees it
+    document.original_file.save("note.txt", ContentFile(b"Progress note."), save=False)
+    document.original_content_type = "text/plain"
+    document.save()
+    return {
+        **SAMPLE_KWARGS,
+        "old_id": releases[0].pk,
+        "new_id": releases[-1].pk,
+        "pk": document.encounter_id,
+        "document_pk": document.pk,
+    }
 
 
 @pytest.mark.django_db
@@ -106,8 +122,11 @@ def test_each_role_reaches_exactly_what_its_capabilities_allow(
         if capability is None or capability == "signed_in":
             assert response.status_code in (200, 302, 405), url
         elif has_capability(user, capability):
-            # Allowed: the view ran (an API may still say 400 for missing parameters).
-            assert response.status_code in (200, 302, 400), (url, response.status_code)
+            # Allowed: the view ran (an API may still say 400 for missing parameters; a
+            # POST-only action answers a GET with 405 once the capability check has passed).
+            assert response.status_code in (200, 302, 400, 405), (url, response.status_code)
+            if response.status_code == 405:
+                assert "POST" in response["Allow"], url
         else:
             assert response.status_code == 403, (url, response.status_code)
 
