@@ -33,6 +33,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+	@# Browser tests drive Debian's chromium (Playwright's own download does not work here).
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "chromium not installed: browser tests will be skipped"; fi; }
 
 demo: install
 	$(PY) manage.py migrate --no-input -v0
@@ -50,6 +55,7 @@ test: install
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/edits_bench.py
 
 lint: install
 	$(PY) -m ruff check .
