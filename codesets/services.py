@@ -1,7 +1,11 @@
 """Writes to the code database: registering, importing, activating and retiring releases."""
 
+import csv
+import gzip
 import logging
 import shutil
+import zipfile
+import zlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -155,8 +159,11 @@ def release_register_file(
 
 
 def release_file_path(release: Release) -> Path:
-    """Where a file release's source is kept, so a retried import can read it again."""
-    return Path(settings.MEDIA_ROOT) / "releases" / f"{release.pk}-{release.checksum[:12]}"
+    """Where a file release's source is kept, so a retried import can read it again.
+    The name keeps the original's extension (.csv.gz, .xlsx) for tools that look at it."""
+    suffix = "".join(Path(release.source_name).suffixes)[-12:]
+    name = f"{release.pk}-{release.checksum[:12]}{suffix}"
+    return Path(settings.MEDIA_ROOT) / "releases" / name
 
 
 def bundled_source_get(key: str) -> BundledSource:
@@ -191,14 +198,27 @@ def _loader_for(release: Release):
 
 
 # Problems with the file itself: reported on the release, not raised to the worker.
-DATA_ERRORS = (ImportFormatError, ReleaseError, ValueError, KeyError, UnicodeDecodeError, EOFError)
+DATA_ERRORS = (
+    ImportFormatError,
+    ReleaseError,
+    ValueError,
+    KeyError,
+    UnicodeDecodeError,
+    EOFError,
+    zlib.error,
+    gzip.BadGzipFile,
+    zipfile.BadZipFile,
+    csv.Error,
+)
 
 
 def _plain_error(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
         return f"The file is not in the expected text encoding ({exc.encoding})."
-    if isinstance(exc, EOFError):
-        return "The file ends early: it looks truncated."
+    if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile):
+        return "The file ends early or is damaged: it looks truncated."
+    if isinstance(exc, zipfile.BadZipFile):
+        return "The file is not a readable zip archive."
     return str(exc)[:2000] or exc.__class__.__name__
 
 

@@ -194,7 +194,11 @@ def encounter_claim_next(*, by: User) -> Encounter | None:
         .filter(status=Encounter.Status.READY, assignee__isnull=True)
         .order_by(F("due_date").asc(nulls_last=True), "pk")
     )
-    for encounter in candidates[:5]:
+    # Lock one row at a time: locking several would hide them all from the next coder.
+    for _attempt in range(5):
+        encounter = candidates.first()
+        if encounter is None:
+            return None
         # The conditional update is the real guard on databases without row locks.
         if _take(encounter, by):
             encounter.refresh_from_db()

@@ -203,12 +203,22 @@ def progress_read(release_id: int) -> tuple[int, int] | None:
 
 
 def file_checksum(paths: Iterable[Path]) -> str:
+    """SHA-256 over the files, remembered per (path, size, modification time): bootstrap
+    checks every CMS file on each start and re-reading 15 MB of NCCI tables costs seconds."""
+    paths = list(paths)
+    stamp = "|".join(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths)
+    key = "codesets:checksum:" + hashlib.sha256(stamp.encode()).hexdigest()
+    remembered = cache.get(key)
+    if remembered:
+        return remembered
     digest = hashlib.sha256()
     for path in paths:
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1024 * 1024), b""):
                 digest.update(chunk)
-    return digest.hexdigest()
+    checksum = digest.hexdigest()
+    cache.set(key, checksum, timeout=30 * 24 * 3600)
+    return checksum
 
 
 GZIP_MAGIC = b"\x1f\x8b"
