@@ -148,6 +148,7 @@ HOME_URL_NAME: dict[str, str] = {
 
 NAVIGATION: list[tuple[str, str, Capability]] = [
     ("My queue", "encounters:queue", Capability.CODE_ENCOUNTERS),
+    ("Intake", "encounters:intake", Capability.INTAKE_CHARTS),
     ("Complex cases", "encounters:complex", Capability.WORK_COMPLEX_CASES),
     ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
     ("Codes", "codesets:search", Capability.SEARCH_CODES),

@@ -72,6 +72,10 @@ class Encounter(models.Model):
     # UB-04 patient discharge status (01 home, 02 short-term hospital, 20 expired, ...).
     discharge_status = models.CharField(max_length=2, blank=True, default="01")
     escalation_reason = models.TextField(blank=True)
+    # Why the complex-case rules flagged this encounter: [{"rule", "reason"}].
+    complexity_flags = models.JSONField(default=list, blank=True)
+    # The MS-DRG result at the last save, so the workspace can show what changed since.
+    drg_at_save = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
     source_id = models.CharField(max_length=100, blank=True, help_text="FHIR Encounter id.")
     # Bumped on every change to the coding; a save with an older version is refused.
@@ -260,3 +264,112 @@ class ProcedureAssignment(Evidence):
 
     def __str__(self) -> str:
         return f"{self.sequence}. {self.code}"
+
+
+class Review(models.Model):
+    """One second-level review of a coder's submitted encounter: accepted or returned."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        RETURNED = "returned", "Returned to coder"
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="reviews")
+    coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    round = models.PositiveSmallIntegerField(help_text="1 for the first submission, then 2, ...")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    summary = models.TextField(blank=True)
+    coder_read_at = models.DateTimeField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(fields=["encounter", "round"], name="review_unique_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.encounter_id} round {self.round}: {self.outcome}"
+
+
+class ReviewComment(models.Model):
+    """A reviewer's note on one code: what changed and why (feeds the coder's statistics)."""
+
+    class Change(models.TextChoices):
+        ADDED = "added", "Code to add"
+        REMOVED = "removed", "Code to remove"
+        CHANGED = "changed", "Code to change"
+        RESEQUENCED = "resequenced", "Resequence"
+        POA = "poa", "POA indicator"
+        MODIFIER = "modifier", "Modifier or units"
+        OTHER = "other", "Other"
+
+    class Category(models.TextChoices):
+        SPECIFICITY = "specificity", "Specificity"
+        SEQUENCING = "sequencing", "Sequencing"
+        MISSING_CODE = "missing_code", "Missing code"
+        UNSUPPORTED = "unsupported", "Unsupported by documentation"
+        MODIFIER_ERROR = "modifier_error", "Modifier error"
+        POA_ERROR = "poa_error", "POA error"
+        GUIDELINE = "guideline", "Guideline"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="comments")
+    change = models.CharField(max_length=12, choices=Change.choices)
+    category = models.CharField(max_length=16, choices=Category.choices)
+    code = models.CharField(max_length=10, blank=True, help_text="The code as the coder had it.")
+    corrected_code = models.CharField(max_length=10, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["review", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_change_display()} {self.code}"
+
+
+class PhysicianQuery(models.Model):
+    """A compliant clinical documentation query to the provider (AHIMA/ACDIS practice:
+    open-ended or multiple choice with 'clinically undetermined' and 'other', quoting the
+    clinical indicators, never leading)."""
+
+    class Kind(models.TextChoices):
+        OPEN = "open", "Open-ended"
+        MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        ANSWERED = "answered", "Answered"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="queries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    provider = models.CharField(max_length=120)
+    question = models.TextField()
+    # [{"document_id", "start", "end", "quote"}]: the documentation the question rests on.
+    clinical_indicators = models.JSONField(default=list)
+    options = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    sent_at = models.DateTimeField(auto_now_add=True)
+    answer = models.TextField(blank=True)
+    answered_by = models.CharField(max_length=120, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    withdrawn_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["sent_at"]
+        verbose_name_plural = "physician queries"
+
+    def __str__(self) -> str:
+        return f"Query {self.pk} on {self.encounter_id} ({self.status})"

@@ -1,0 +1,64 @@
+"""Pages of the encounters app: chart intake, the work queue and the coding workspace.
+
+Function views: parse the input, call one service, render.
+"""
+
+from encounters.views.intake import (
+    document_new,
+    document_original,
+    document_upload,
+    encounter_release,
+    fhir_import,
+    intake,
+    intake_new,
+)
+from encounters.views.queue import (
+    complex_cases,
+    encounter_claim,
+    encounter_unclaim,
+    queue,
+    queue_next,
+)
+from encounters.views.workspace import (
+    code_notes,
+    diagnosis_add,
+    diagnosis_move,
+    diagnosis_poa,
+    diagnosis_remove,
+    encounter_escalate,
+    encounter_submit,
+    evidence_attach,
+    procedure_add,
+    procedure_move,
+    procedure_remove,
+    procedure_update,
+    workspace,
+)
+
+__all__ = [
+    "code_notes",
+    "complex_cases",
+    "diagnosis_add",
+    "diagnosis_move",
+    "diagnosis_poa",
+    "diagnosis_remove",
+    "document_new",
+    "document_original",
+    "document_upload",
+    "encounter_claim",
+    "encounter_escalate",
+    "encounter_release",
+    "encounter_submit",
+    "encounter_unclaim",
+    "evidence_attach",
+    "fhir_import",
+    "intake",
+    "intake_new",
+    "procedure_add",
+    "procedure_move",
+    "procedure_remove",
+    "procedure_update",
+    "queue",
+    "queue_next",
+    "workspace",
+]
