@@ -11,6 +11,20 @@ from accounts.services import user_create
 PASSWORD = "correct-horse-battery-staple"
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    uses_live_server = "live_server" in getattr(item, "fixturenames", ())
+    return bool(marker and marker.kwargs.get("transaction")) or uses_live_server
+
+
+def pytest_collection_modifyitems(config, items):
+    """Transactional tests empty every table when they end, the code sets loaded once for the
+    session included: they run last (browser tests restore the code sets they need)."""
+    items[:] = [i for i in items if not _is_transactional(i)] + [
+        i for i in items if _is_transactional(i)
+    ]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Import every bundled release into the test database once for the whole run."""
