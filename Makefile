@@ -51,7 +51,7 @@ run: demo
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	SEARCH_WARM_UP=0 $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/run.py
