@@ -56,6 +56,7 @@ test: install
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/edits_bench.py
+	$(PY) bench/drg_bench.py
 
 lint: install
 	$(PY) -m ruff check .

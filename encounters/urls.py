@@ -36,4 +36,8 @@ urlpatterns = [
     path("<int:pk>/submit/", views.encounter_submit, name="submit"),
     path("<int:pk>/escalate/", views.encounter_escalate, name="escalate"),
     path("notes/<str:system>/<str:code>/", views.code_notes, name="code_notes"),
+    # MS-DRG panel of the workspace (encounters/views/drg.py)
+    path("<int:pk>/drg/", views.drg_panel, name="drg_panel"),
+    path("<int:pk>/drg/what-if/", views.drg_what_if, name="drg_what_if"),
+    path("<int:pk>/drg/save/", views.drg_save, name="drg_save"),
 ]

@@ -62,3 +62,6 @@ __all__ = [
     "queue_next",
     "workspace",
 ]
+from encounters.views.drg import drg_panel as drg_panel
+from encounters.views.drg import drg_save as drg_save
+from encounters.views.drg import drg_what_if as drg_what_if

