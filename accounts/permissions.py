@@ -150,6 +150,8 @@ NAVIGATION: list[tuple[str, str, Capability]] = [
     ("My queue", "encounters:queue", Capability.CODE_ENCOUNTERS),
     ("Intake", "encounters:intake", Capability.INTAKE_CHARTS),
     ("Complex cases", "encounters:complex", Capability.WORK_COMPLEX_CASES),
+    ("Reviews", "encounters:review_queue", Capability.REVIEW_JUNIORS),
+    ("Feedback", "encounters:feedback", Capability.CODE_ENCOUNTERS),
     ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
     ("Codes", "codesets:search", Capability.SEARCH_CODES),
     ("Releases", "codesets:releases", Capability.VIEW_RELEASES),

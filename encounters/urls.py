@@ -7,7 +7,7 @@ app_name = "encounters"
 urlpatterns = [
     path("queue/", views.queue, name="queue"),
     path("queue/next/", views.queue_next, name="queue_next"),
-    path("complex/", views.complex_cases, name="complex"),
+    path("complex/", views.complex_queue, name="complex"),
     # intake
     path("intake/", views.intake, name="intake"),
     path("intake/new/", views.intake_new, name="intake_new"),
@@ -40,4 +40,11 @@ urlpatterns = [
     path("<int:pk>/drg/", views.drg_panel, name="drg_panel"),
     path("<int:pk>/drg/what-if/", views.drg_what_if, name="drg_what_if"),
     path("<int:pk>/drg/save/", views.drg_save, name="drg_save"),
+    # complex cases, second-level review and feedback (encounters/views/review.py)
+    path("<int:pk>/take/", views.complex_claim, name="complex_claim"),
+    path("reviews/", views.review_queue, name="review_queue"),
+    path("reviews/coders/", views.coder_statistics, name="coder_statistics"),
+    path("<int:pk>/review/", views.review_encounter, name="review"),
+    path("feedback/", views.feedback_inbox, name="feedback"),
+    path("<int:pk>/feedback/", views.feedback_detail, name="feedback_detail"),
 ]

@@ -65,3 +65,10 @@ __all__ = [
 from encounters.views.drg import drg_panel as drg_panel
 from encounters.views.drg import drg_save as drg_save
 from encounters.views.drg import drg_what_if as drg_what_if
+from encounters.views.review import coder_statistics as coder_statistics
+from encounters.views.review import complex_claim as complex_claim
+from encounters.views.review import complex_queue as complex_queue
+from encounters.views.review import feedback_detail as feedback_detail
+from encounters.views.review import feedback_inbox as feedback_inbox
+from encounters.views.review import review_encounter as review_encounter
+from encounters.views.review import review_queue as review_queue
