@@ -152,6 +152,7 @@ NAVIGATION: list[tuple[str, str, Capability]] = [
     ("Complex cases", "encounters:complex", Capability.WORK_COMPLEX_CASES),
     ("Reviews", "encounters:review_queue", Capability.REVIEW_JUNIORS),
     ("Feedback", "encounters:feedback", Capability.CODE_ENCOUNTERS),
+    ("Queries", "encounters:queries", Capability.MANAGE_QUERIES),
     ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
     ("Codes", "codesets:search", Capability.SEARCH_CODES),
     ("Releases", "codesets:releases", Capability.VIEW_RELEASES),

@@ -47,4 +47,9 @@ urlpatterns = [
     path("<int:pk>/review/", views.review_encounter, name="review"),
     path("feedback/", views.feedback_inbox, name="feedback"),
     path("<int:pk>/feedback/", views.feedback_detail, name="feedback_detail"),
+    # physician (CDI) queries
+    path("queries/", views.query_list, name="queries"),
+    path("<int:pk>/queries/new/", views.query_new, name="query_new"),
+    path("<int:pk>/queries/answer/", views.query_answer, name="query_answer"),
+    path("<int:pk>/queries/withdraw/", views.query_withdraw, name="query_withdraw"),
 ]

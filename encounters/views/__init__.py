@@ -65,6 +65,10 @@ __all__ = [
 from encounters.views.drg import drg_panel as drg_panel
 from encounters.views.drg import drg_save as drg_save
 from encounters.views.drg import drg_what_if as drg_what_if
+from encounters.views.queries import query_answer as query_answer
+from encounters.views.queries import query_list as query_list
+from encounters.views.queries import query_new as query_new
+from encounters.views.queries import query_withdraw as query_withdraw
 from encounters.views.review import coder_statistics as coder_statistics
 from encounters.views.review import complex_claim as complex_claim
 from encounters.views.review import complex_queue as complex_queue
