@@ -40,6 +40,9 @@ urlpatterns = [
     path("<int:pk>/drg/", views.drg_panel, name="drg_panel"),
     path("<int:pk>/drg/what-if/", views.drg_what_if, name="drg_what_if"),
     path("<int:pk>/drg/save/", views.drg_save, name="drg_save"),
+    # APC panel of the workspace (encounters/views/apc.py)
+    path("<int:pk>/apc/", views.apc_panel, name="apc_panel"),
+    path("<int:pk>/apc/what-if/", views.apc_what_if_view, name="apc_what_if"),
     # complex cases, second-level review and feedback (encounters/views/review.py)
     path("<int:pk>/take/", views.complex_claim, name="complex_claim"),
     path("reviews/", views.review_queue, name="review_queue"),

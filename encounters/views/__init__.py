@@ -62,6 +62,8 @@ __all__ = [
     "queue_next",
     "workspace",
 ]
+from encounters.views.apc import apc_panel as apc_panel
+from encounters.views.apc import apc_what_if_view as apc_what_if_view
 from encounters.views.drg import drg_panel as drg_panel
 from encounters.views.drg import drg_save as drg_save
 from encounters.views.drg import drg_what_if as drg_what_if
