@@ -15,7 +15,7 @@ from accounts.permissions import Capability, capability_required, has_capability
 from encounters import reviews, selectors
 from encounters.models import Encounter, ReviewComment
 from encounters.services import StaleEdit
-from encounters.views.common import SYSTEM_LABELS, _message_of, _version
+from encounters.views.common import SYSTEM_LABELS, _is_htmx, _message_of, _version
 
 logger = logging.getLogger(__name__)
 
@@ -233,13 +233,23 @@ def feedback_detail(request: HttpRequest, pk: int) -> HttpResponse:
         history = [r for r in history if r.coder_id == request.user.pk]
     unread = {r.pk for r in history if r.coder_id == request.user.pk and r.coder_read_at is None}
     reviews.feedback_mark_read(reviews=history, by=request.user)
+    can_review = (
+        has_capability(request.user, Capability.REVIEW_JUNIORS)
+        and encounter.status == Encounter.Status.REVIEW
+        and getattr(reviews.submitter_of(encounter), "pk", None) != request.user.pk
+    )
     context = {
         "encounter": encounter,
         "history": history,
         "unread": unread,
         "can_fix": encounter.status == Encounter.Status.CODING
         and encounter.assignee_id == request.user.pk,
+        "can_review": can_review,
     }
+    if _is_htmx(request):  # the workspace's feedback panel, loaded after the page
+        if not history and not can_review:
+            return HttpResponse("")
+        return render(request, "encounters/_review_feedback_panel.html", context)
     return render(request, "encounters/feedback_detail.html", context)
 
 

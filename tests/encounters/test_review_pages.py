@@ -194,3 +194,29 @@ def test_reviewers_see_a_coders_statistics(client, junior, intermediate):
     response = client.get(url, {"coder": junior.pk})
     assert response.context["stats"].first_pass_percent == "100%"
     assert client.get(url, {"coder": "999999"}).status_code == 404
+
+
+def test_the_workspace_loads_a_review_panel_with_the_latest_comments(client, junior, intermediate):
+    encounter = submitted_by(junior)
+    login(client, intermediate)
+    panel = client.get(
+        reverse("encounters:feedback_detail", args=[encounter.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert "Review this encounter" in panel.content.decode()
+    reviews.review_return(
+        encounter=encounter, by=intermediate, version=encounter.version, summary="Add the CKD."
+    )
+    client.logout()
+    login(client, junior)
+    workspace = client.get(reverse("encounters:workspace", args=[encounter.pk])).content.decode()
+    assert 'id="review-feedback"' in workspace
+    panel = client.get(
+        reverse("encounters:feedback_detail", args=[encounter.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert "Add the CKD." in panel.content.decode()
+    assert "<html" not in panel.content.decode()
+    fresh = EncounterFactory(status=S.CODING, assignee=junior)
+    empty = client.get(
+        reverse("encounters:feedback_detail", args=[fresh.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert empty.content == b""
