@@ -5,6 +5,7 @@ refused (nothing is overwritten) and the version is bumped on success. Workflow 
 reads are recorded in the same transaction as the change.
 """
 
+import contextlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -270,7 +271,20 @@ def encounter_submit(
         note=override_reason.strip(),
         detail=detail,
     )
+    if locked.type == Encounter.Type.INPATIENT:
+        _keep_drg_at_save(locked, by)
     return locked
+
+
+def _keep_drg_at_save(encounter: Encounter, by: User) -> None:
+    """Remember the MS-DRG at this save so the next look shows what changed since."""
+    from codesets.drg import DrgError
+    from encounters.drg_services import encounter_drg_save
+
+    # A stay that cannot be grouped yet (no principal diagnosis the grouper accepts) is still
+    # submitted; the edits and the DRG panel say why.
+    with contextlib.suppress(DrgError):
+        encounter_drg_save(encounter=encounter, by=by)
 
 
 @transaction.atomic

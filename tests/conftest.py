@@ -34,6 +34,48 @@ def django_db_setup(django_db_setup, django_db_blocker):
         codesets_bootstrap(include_cms=False)
 
 
+# The CMS files loaded once per run and kept (committed) for every test that needs them;
+# the NCCI PTP tables are the big ones (2.5 M and 1.8 M rows), imported exactly once.
+SESSION_CMS_FILES = {
+    ("hcpcs", ""),
+    ("modifier", ""),
+    ("ncci-ptp", "practitioner"),
+    ("ncci-ptp", "hospital"),
+    ("mue", "practitioner"),
+    ("mue", "hospital"),
+}
+
+
+@pytest.fixture(scope="session")
+def cms_releases(django_db_setup, django_db_blocker) -> list:
+    """Import and activate the real CMS files once for the whole run."""
+    from codesets import services
+    from codesets.importers.cms_manifest import CMS_FILES
+    from codesets.models import Release
+
+    if not Path(settings.CMS_DATA_DIR).is_dir():
+        pytest.skip(f"CMS reference data not found at {settings.CMS_DATA_DIR}")
+    loaded = []
+    with django_db_blocker.unblock():
+        for entry in CMS_FILES:
+            if (entry.system, entry.setting) not in SESSION_CMS_FILES or not entry.path.is_file():
+                continue
+            release, needs_import = services.release_register_file(
+                system=entry.system,
+                path=entry.path,
+                label=entry.label,
+                effective_from=entry.effective_from,
+                setting=entry.setting,
+            )
+            if needs_import or release.status == Release.Status.PENDING:
+                release = services.release_import_now(release=release)
+            if release.status == Release.Status.IMPORTED:
+                release = services.release_activate(release=release)
+            assert release.status == Release.Status.ACTIVE, release.error
+            loaded.append(release)
+    return loaded
+
+
 @pytest.fixture
 def cms_data() -> Path:
     """The folder of real CMS files; tests that need it skip when it is absent."""

@@ -309,7 +309,9 @@ def ptp(release: Release, column1: str, column2: str) -> list[tuple]:
 
 
 @pytest.mark.slow
-def test_the_practitioner_ptp_table_streams_in_full(cms_data):
+def test_the_practitioner_ptp_table_streams_in_full(cms_data, cms_releases):
+    # The session imported this file once (through the same services); registering it again
+    # finds that release by checksum, so this checks the one real import of the run.
     release = import_file(
         "ncci-ptp",
         cms_data / "ncci/ncci_ptp_practitioner_v30.1r0_2024-04-01_from_northstar.csv.gz",
@@ -317,7 +319,7 @@ def test_the_practitioner_ptp_table_streams_in_full(cms_data):
         date(2024, 4, 1),
     )
 
-    assert release.status == Release.Status.IMPORTED, release.error
+    assert release.status in (Release.Status.IMPORTED, Release.Status.ACTIVE), release.error
     assert release.setting == "practitioner"
     assert release.row_count == 2545089
     assert release.counts["pairs in force"] == 1669187
@@ -334,7 +336,7 @@ def test_the_practitioner_ptp_table_streams_in_full(cms_data):
 
 
 @pytest.mark.slow
-def test_the_hospital_ptp_table_streams_in_full(cms_data):
+def test_the_hospital_ptp_table_streams_in_full(cms_data, cms_releases):
     release = import_file(
         "ncci-ptp",
         cms_data / "ncci/ncci_ptp_hospital_2024-07-01_from_northstar.csv.gz",
@@ -342,7 +344,7 @@ def test_the_hospital_ptp_table_streams_in_full(cms_data):
         date(2024, 7, 1),
     )
 
-    assert release.status == Release.Status.IMPORTED, release.error
+    assert release.status in (Release.Status.IMPORTED, Release.Status.ACTIVE), release.error
     assert release.setting == "hospital"
     assert release.row_count == 1775818
     assert release.counts["pairs in force"] == 1335857

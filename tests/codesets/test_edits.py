@@ -2,59 +2,17 @@
 built from the bundled ICD-10-CM/PCS releases and the real CMS HCPCS, modifier, NCCI PTP and
 MUE files in settings.CMS_DATA_DIR (loaded once per run)."""
 
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from codesets import services
 from codesets.edits import EncounterError, check, encounter_from_json
 from codesets.edits.releases import forget_active_releases
-from codesets.models import Release
 
 pytestmark = pytest.mark.django_db
 
-# The CMS files these tests read (see codesets/importers/cms_manifest.py for the full list).
-CMS_FOR_EDITS = {
-    ("hcpcs", ""),
-    ("modifier", ""),
-    ("ncci-ptp", "practitioner"),
-    ("mue", "practitioner"),
-    ("mue", "hospital"),
-}
-
-
-@pytest.fixture(scope="session")
-def cms_edit_releases(django_db_setup, django_db_blocker) -> list[Release]:
-    """Import and activate the real CMS files once for the whole run (the PTP file is large)."""
-    from codesets.importers.cms_manifest import CMS_FILES
-
-    if not Path(settings.CMS_DATA_DIR).is_dir():
-        pytest.skip(f"CMS reference data not found at {settings.CMS_DATA_DIR}")
-    loaded = []
-    with django_db_blocker.unblock():
-        for entry in CMS_FILES:
-            if (entry.system, entry.setting) not in CMS_FOR_EDITS or not entry.path.is_file():
-                continue
-            release, needs_import = services.release_register_file(
-                system=entry.system,
-                path=entry.path,
-                label=entry.label,
-                effective_from=entry.effective_from,
-                setting=entry.setting,
-            )
-            if needs_import:
-                release = services.release_import_now(release=release)
-            if release.status == Release.Status.IMPORTED:
-                release = services.release_activate(release=release)
-            assert release.status == Release.Status.ACTIVE, release.error
-            loaded.append(release)
-    return loaded
-
-
 @pytest.fixture
-def cms(cms_edit_releases):
-    return cms_edit_releases
+def cms(cms_releases):
+    return cms_releases
 
 
 @pytest.fixture(autouse=True)

@@ -156,3 +156,13 @@ def test_codes_of_a_finished_encounter_cannot_change(junior):
 def test_submit_needs_a_diagnosis(coding, junior):
     with pytest.raises(ValidationError, match="at least one diagnosis"):
         services.encounter_submit(encounter=coding, by=junior, version=1)
+
+
+def test_submitting_an_inpatient_stay_keeps_its_drg(intermediate):
+    stay = InpatientEncounterFactory(assignee=intermediate, status=Encounter.Status.CODING)
+    services.diagnosis_add(encounter=stay, by=intermediate, version=1, code="J18.9", poa="Y")
+    services.diagnosis_add(encounter=stay, by=intermediate, version=2, code="J96.01", poa="Y")
+    services.encounter_submit(encounter=stay, by=intermediate, version=3, override_reason="ok")
+    stay.refresh_from_db()
+    assert stay.status == Encounter.Status.REVIEW
+    assert stay.drg_at_save["drg"] == "193"
