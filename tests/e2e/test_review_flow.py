@@ -90,6 +90,9 @@ def test_a_junior_submits_an_intermediate_returns_the_junior_fixes_and_it_is_acc
     assert Review.objects.get().coder_read_at is not None
     jun.click("text=Fix in the workspace")
     jun.wait_for_url(re.compile(rf"/encounters/{encounter.pk}/$"))
+    jun.locator("#review-feedback .review-item").wait_for()  # the panel beside the codes
+    assert "diabetic polyneuropathy" in jun.locator("#review-feedback").inner_text()
+    _shot(jun, "workspace_feedback")
     encounter.refresh_from_db()
     old = encounter.diagnoses.get()
     services.diagnosis_add(encounter=encounter, by=junior, version=encounter.version, code="E11.42")
