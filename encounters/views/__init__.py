@@ -13,7 +13,6 @@ from encounters.views.intake import (
     intake_new,
 )
 from encounters.views.queue import (
-    complex_cases,
     encounter_claim,
     encounter_unclaim,
     queue,
@@ -37,7 +36,6 @@ from encounters.views.workspace import (
 
 __all__ = [
     "code_notes",
-    "complex_cases",
     "diagnosis_add",
     "diagnosis_move",
     "diagnosis_poa",

@@ -129,8 +129,3 @@ def encounter_unclaim(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("encounters:workspace", pk=pk)
     messages.success(request, f"{encounter.account_number} is back in the pool.")
     return redirect("encounters:queue")
-
-
-@capability_required(Capability.WORK_COMPLEX_CASES)
-def complex_cases(request: HttpRequest) -> HttpResponse:
-    return render(request, "encounters/complex.html")

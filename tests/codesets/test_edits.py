@@ -2,13 +2,13 @@
 built from the bundled ICD-10-CM/PCS releases and the real CMS HCPCS, modifier, NCCI PTP and
 MUE files in settings.CMS_DATA_DIR (loaded once per run)."""
 
-
 import pytest
 
 from codesets.edits import EncounterError, check, encounter_from_json
 from codesets.edits.releases import forget_active_releases
 
 pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def cms(cms_releases):

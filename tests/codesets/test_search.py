@@ -103,8 +103,10 @@ def test_who_icd10_is_searchable():
 
 def test_short_abbreviations_do_not_match_as_word_prefixes():
     # "uti" is urinary tract infection, never "utilities"; "pe" never "penicillosis".
-    assert all("utilit" not in h.description.lower() for h in code_search(
-        system="icd10cm", query="uti", limit=50))
+    assert all(
+        "utilit" not in h.description.lower()
+        for h in code_search(system="icd10cm", query="uti", limit=50)
+    )
     assert "B48.4" not in codes("pe", limit=50)
 
 
