@@ -70,17 +70,18 @@ def worker(settings):
         process.kill()
 
 
-def test_a_queued_import_is_done_by_the_worker(worker, cms_data, settings, tmp_path):
+def test_a_queued_import_is_done_by_the_worker(worker, cms_data):
     from codesets.tasks import release_import_task
 
-    settings.MEDIA_ROOT = settings.MEDIA_ROOT  # the worker reads the stored copy from here
+    # The add-on code table: small, and no session fixture imports it (a file imported before
+    # would be found by its checksum and not queued at all).
     release, needs_import = services.release_register_file(
-        system="drg-weights",
-        path=cms_data / "msdrg" / "ms-drg-table5-weights-fy2026.txt",
-        label=f"Table 5 worker test {uuid.uuid4().hex[:6]}",
-        effective_from=date(2025, 10, 1),
+        system="aoc",
+        path=cms_data / "ncci" / "AOC_addon_code_edits_2024-06-03_from_northstar.csv",
+        label=f"AOC worker test {uuid.uuid4().hex[:6]}",
+        effective_from=date(2024, 6, 3),
     )
-    assert needs_import
+    assert needs_import, "this file was imported earlier in the run; pick one nobody imports"
     release_import_task.apply_async(args=[release.pk], queue=worker)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -89,4 +90,4 @@ def test_a_queued_import_is_done_by_the_worker(worker, cms_data, settings, tmp_p
             break
         time.sleep(0.5)
     assert release.status == Release.Status.IMPORTED, release.error
-    assert release.drg_weights.count() == 770
+    assert release.addon_edits.count() == 7465
