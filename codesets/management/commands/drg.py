@@ -5,14 +5,13 @@ Prints the API's response body (`{"drg", "mdc", "description", "severity", "weig
 """
 
 import json
-import sys
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from codesets.drg import DrgError
 from codesets.drg_api import drg_group_json
 from codesets.edits import EncounterError
+from codesets.management.encounter_json import add_encounter_json_argument, read_encounter_json
 
 
 class Command(BaseCommand):
@@ -21,24 +20,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         run = sub.add_parser("group", help="Group one encounter given as JSON.")
-        run.add_argument(
-            "--json",
-            dest="path",
-            required=True,
-            metavar="FILE",
-            help="The encounter as JSON (same shape as `edits check`); '-' for stdin.",
+        add_encounter_json_argument(
+            run, "The encounter as JSON (same shape as `edits check`); '-' for stdin."
         )
 
     def handle(self, *args, **options) -> None:
-        path = options["path"]
-        try:
-            text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path} is not JSON: {exc}.") from exc
+        data = read_encounter_json(options["path"])
         try:
             result = drg_group_json(data)
         except (EncounterError, DrgError) as exc:
