@@ -393,9 +393,7 @@ def _check_poa(encounter: Encounter, poa: str) -> None:
 @transaction.atomic
 def diagnosis_remove(*, encounter: Encounter, by: User, version: int, diagnosis_id: int) -> None:
     locked = _lock_for_edit(encounter, by, version)
-    removed = locked.diagnoses.filter(pk=diagnosis_id).first()
-    if removed is None:
-        raise ValidationError("That diagnosis is no longer on this encounter.")
+    removed = _line_of(locked.diagnoses, diagnosis_id)
     removed.delete()
     _renumber(locked.diagnoses)
     _bump(locked)
@@ -407,9 +405,7 @@ def diagnosis_move(
 ) -> None:
     """Put a diagnosis at `position` (1 = principal / first-listed)."""
     locked = _lock_for_edit(encounter, by, version)
-    diagnosis = locked.diagnoses.filter(pk=diagnosis_id).first()
-    if diagnosis is None:
-        raise ValidationError("That diagnosis is no longer on this encounter.")
+    diagnosis = _line_of(locked.diagnoses, diagnosis_id)
     _move(locked.diagnoses, diagnosis, position)
     _bump(locked)
 
@@ -423,6 +419,15 @@ def diagnosis_set_poa(
     if not locked.diagnoses.filter(pk=diagnosis_id).update(poa=poa):
         raise ValidationError("That diagnosis is no longer on this encounter.")
     _bump(locked)
+
+
+def _line_of(assignments, pk: int):
+    """One diagnosis or procedure line of the locked encounter, or a clear refusal."""
+    line = assignments.filter(pk=pk).first()
+    if line is None:
+        what = "diagnosis" if assignments.model is DiagnosisAssignment else "procedure"
+        raise ValidationError(f"That {what} is no longer on this encounter.")
+    return line
 
 
 def _renumber(assignments) -> None:
@@ -508,9 +513,7 @@ def procedure_update(
     diagnosis_pointers: list[int],
 ) -> ProcedureAssignment:
     locked = _lock_for_edit(encounter, by, version)
-    procedure = locked.procedures.filter(pk=procedure_id).first()
-    if procedure is None:
-        raise ValidationError("That procedure is no longer on this encounter.")
+    procedure = _line_of(locked.procedures, procedure_id)
     procedure.performed_on = performed_on or locked.date_of_service
     _apply_line(procedure, locked, modifiers, units, diagnosis_pointers)
     procedure.save()
@@ -549,9 +552,7 @@ def _apply_line(
 @transaction.atomic
 def procedure_remove(*, encounter: Encounter, by: User, version: int, procedure_id: int) -> None:
     locked = _lock_for_edit(encounter, by, version)
-    removed = locked.procedures.filter(pk=procedure_id).first()
-    if removed is None:
-        raise ValidationError("That procedure is no longer on this encounter.")
+    removed = _line_of(locked.procedures, procedure_id)
     removed.delete()
     _renumber(locked.procedures)
     _bump(locked)
@@ -562,9 +563,7 @@ def procedure_move(
     *, encounter: Encounter, by: User, version: int, procedure_id: int, position: int
 ) -> None:
     locked = _lock_for_edit(encounter, by, version)
-    procedure = locked.procedures.filter(pk=procedure_id).first()
-    if procedure is None:
-        raise ValidationError("That procedure is no longer on this encounter.")
+    procedure = _line_of(locked.procedures, procedure_id)
     _move(locked.procedures, procedure, position)
     _bump(locked)
 
