@@ -63,8 +63,34 @@ class PhiAccess(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Tamper evidence: each row's hash covers its content and the previous row's hash.
+    previous_hash = models.CharField(max_length=64, blank=True)
+    row_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-at"]
         verbose_name = "PHI access"
         verbose_name_plural = "PHI access log"
+
+
+class UserChange(models.Model):
+    """Every change an admin makes to a user: who, when, what. Users are never deleted."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        INVITED = "invited", "Invited"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        DETAILS_CHANGED = "details_changed", "Details changed"
+        DEACTIVATED = "deactivated", "Deactivated"
+        REACTIVATED = "reactivated", "Reactivated"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        MFA_RESET = "mfa_reset", "MFA reset"
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="changes")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    detail = models.JSONField(default=dict, blank=True, help_text="e.g. {from, to}.")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]

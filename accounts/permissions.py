@@ -35,9 +35,12 @@ class Capability(StrEnum):
     RUN_AUDITS = "run_audits"
     VIEW_QUALITY_METRICS = "view_quality_metrics"
     REVIEW_PHI_ACCESS = "review_phi_access"
+    # senior and admin
+    TUNE_CASE_RULES = "tune_case_rules"
     # admin
     MANAGE_USERS = "manage_users"
     MANAGE_RELEASES = "manage_releases"
+    MAINTAIN_COVERAGE_RULES = "maintain_coverage_rules"
 
 
 _JUNIOR = frozenset(
@@ -60,6 +63,7 @@ _SENIOR = _INTERMEDIATE | {
     Capability.RUN_AUDITS,
     Capability.VIEW_QUALITY_METRICS,
     Capability.REVIEW_PHI_ACCESS,
+    Capability.TUNE_CASE_RULES,
 }
 _ADMIN = frozenset(
     {
@@ -67,6 +71,8 @@ _ADMIN = frozenset(
         Capability.VIEW_RELEASES,
         Capability.MANAGE_USERS,
         Capability.MANAGE_RELEASES,
+        Capability.MAINTAIN_COVERAGE_RULES,
+        Capability.TUNE_CASE_RULES,
     }
 )
 

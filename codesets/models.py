@@ -68,6 +68,10 @@ class Release(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     imported_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    activate_on = models.DateField(
+        null=True, blank=True, help_text="Scheduled activation: Celery beat activates it then."
+    )
+    source_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["system__slug", "setting", "-effective_from"]
@@ -310,3 +314,70 @@ class IndexEntry(models.Model):
 
     class Meta:
         ordering = ["release", "sort_key"]
+
+
+class CoverageRule(models.Model):
+    """A payer's medical-necessity rule for one procedure code, maintained by admins.
+
+    Checked by the edits engine as rule COVERAGE: the procedure needs one of the supporting
+    diagnoses (a code, or a prefix ending in "*"), and at most `frequency_limit` services in
+    `frequency_days` days.
+    """
+
+    payer = models.CharField(max_length=120)
+    procedure_system = models.CharField(max_length=8, default="hcpcs")
+    procedure_code = models.CharField(max_length=10)
+    supporting_diagnoses = models.JSONField(default=list, blank=True)
+    frequency_limit = models.PositiveSmallIntegerField(null=True, blank=True)
+    frequency_days = models.PositiveIntegerField(null=True, blank=True)
+    policy = models.CharField(max_length=200, blank=True, help_text="e.g. the LCD or policy id.")
+    note = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    effective_from = models.DateField(null=True, blank=True)
+    effective_to = models.DateField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["payer", "procedure_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payer", "procedure_system", "procedure_code"],
+                name="coverage_rule_unique_per_payer_code",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payer}: {self.procedure_code}"
+
+
+class ReleaseFeed(models.Model):
+    """A URL an admin registered; a beat task checks it and creates pending releases."""
+
+    system = models.ForeignKey(CodeSystem, on_delete=models.PROTECT, related_name="feeds")
+    setting = models.CharField(max_length=16, choices=Release.Setting.choices, blank=True)
+    url = models.URLField(max_length=500)
+    label = models.CharField(max_length=120, help_text="Label prefix for releases it creates.")
+    active = models.BooleanField(default=True)
+    interval_hours = models.PositiveIntegerField(default=24)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    last_checksum = models.CharField(max_length=64, blank=True)
+    etag = models.CharField(max_length=200, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["system__slug", "url"]
+        constraints = [
+            models.UniqueConstraint(fields=["url"], name="release_feed_unique_url"),
+        ]
+
+    def __str__(self) -> str:
+        return self.url

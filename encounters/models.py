@@ -1,5 +1,7 @@
 """Patients, encounters and their documents. Patient data is PHI: every read is logged."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
@@ -373,3 +375,164 @@ class PhysicianQuery(models.Model):
 
     def __str__(self) -> str:
         return f"Query {self.pk} on {self.encounter_id} ({self.status})"
+
+
+class ComplexCaseRules(models.Model):
+    """The automatic complex-case rules, tuned by a senior coder or an admin. One row."""
+
+    flag_mcc = models.BooleanField("Inpatient with an MCC", default=True)
+    flag_surgical_drg = models.BooleanField("Surgical MS-DRG", default=True)
+    max_diagnoses = models.PositiveSmallIntegerField(
+        default=15, help_text="Flag when an encounter has more diagnoses than this."
+    )
+    max_procedures = models.PositiveSmallIntegerField(
+        default=4, help_text="Flag when an encounter has more procedures than this."
+    )
+    min_relative_weight = models.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        default=Decimal("3.0000"),
+        help_text="Flag when the MS-DRG relative weight is at least this.",
+    )
+    payers = models.JSONField(default=list, blank=True, help_text="Payers whose cases are flagged.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "complex-case rules"
+
+    @classmethod
+    def current(cls) -> "ComplexCaseRules":
+        rules, _ = cls.objects.get_or_create(pk=1)
+        return rules
+
+
+class CodingVersion(models.Model):
+    """The coding of an encounter as billed (and as corrected): never changed afterwards."""
+
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.CASCADE, related_name="coding_versions"
+    )
+    number = models.PositiveSmallIntegerField(help_text="1 = as first billed.")
+    # encounter_as_json() plus descriptions: {"diagnoses": [...], "procedures": [...], ...}
+    coding = models.JSONField()
+    drg = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["encounter", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["encounter", "number"], name="coding_version_unique_number"
+            )
+        ]
+
+
+class Claim(models.Model):
+    """The claim for a billed encounter, and what the payer did with it."""
+
+    class Status(models.TextChoices):
+        BILLED = "billed", "Billed"
+        DENIED = "denied", "Denied"
+        CORRECTED = "corrected", "Corrected"
+        RESUBMITTED = "resubmitted", "Resubmitted"
+        PAID = "paid", "Paid"
+        CLOSED = "closed", "Closed"
+
+    encounter = models.OneToOneField(Encounter, on_delete=models.CASCADE, related_name="claim")
+    claim_number = models.CharField(max_length=64, unique=True)
+    payer = models.CharField(max_length=120)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.BILLED)
+    billed_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    paid_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    billed_at = models.DateTimeField()
+    # Claim adjustment reason codes and remittance advice remark codes from the remittance.
+    carc_codes = models.JSONField("CARC", default=list, blank=True)
+    rarc_codes = models.JSONField("RARC", default=list, blank=True)
+    denial_text = models.TextField(blank=True)
+    denied_at = models.DateTimeField(null=True, blank=True)
+    appeal_letter = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-billed_at"]
+
+    def __str__(self) -> str:
+        return f"Claim {self.claim_number} ({self.status})"
+
+
+class ClaimEvent(models.Model):
+    """Each step of a claim's life: billed, denied, corrected, appeal drafted, resubmitted, paid."""
+
+    class Kind(models.TextChoices):
+        BILLED = "billed", "Billed"
+        DENIED = "denied", "Denied"
+        CORRECTED = "corrected", "Coding corrected"
+        APPEAL_DRAFTED = "appeal_drafted", "Appeal drafted"
+        RESUBMITTED = "resubmitted", "Resubmitted"
+        PAID = "paid", "Paid"
+        CLOSED = "closed", "Closed"
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    from_status = models.CharField(max_length=12, choices=Claim.Status.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=Claim.Status.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
+class RecodeFlag(models.Model):
+    """An open encounter that a newly activated release affects: a coder must look again."""
+
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="recode_flags")
+    release = models.ForeignKey(
+        "codesets.Release", on_delete=models.PROTECT, related_name="recode_flags"
+    )
+    codes = models.JSONField(default=list, help_text="The encounter's codes the release changed.")
+    reason = models.TextField()
+    edits = models.JSONField(default=list, blank=True, help_text="Edits after the re-check.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["encounter", "release"], name="recode_flag_once_per_release"
+            )
+        ]
+
+
+class ReleaseRecheck(models.Model):
+    """Progress of re-checking open encounters after a release was activated."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    release = models.OneToOneField(
+        "codesets.Release", on_delete=models.CASCADE, related_name="recheck"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    flagged = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
