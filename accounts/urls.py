@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("sign-in/", views.login_view, name="login"),
     path("sign-out/", views.logout_view, name="logout"),
     path("administration/", views.admin_home, name="admin_home"),
+    path("", include("accounts.user_urls")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from codesets import views
 
@@ -9,5 +9,8 @@ urlpatterns = [
     path("releases/", views.releases, name="releases"),
     path("releases/compare/", views.release_compare, name="release_compare"),
     path("releases/<int:old_id>/diff/<int:new_id>/", views.release_diff, name="release_diff"),
+    # before the code catch-all below
+    path("", include("codesets.release_admin_urls")),
+    path("", include("codesets.coverage_urls")),
     path("<str:system>/<str:code>/", views.code_detail, name="code_detail"),
 ]

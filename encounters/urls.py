@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from encounters import views
 
@@ -55,4 +55,8 @@ urlpatterns = [
     path("<int:pk>/queries/new/", views.query_new, name="query_new"),
     path("<int:pk>/queries/answer/", views.query_answer, name="query_answer"),
     path("<int:pk>/queries/withdraw/", views.query_withdraw, name="query_withdraw"),
+    path("", include("encounters.claims_urls")),
+    path("", include("encounters.modifier_urls")),
+    path("", include("encounters.case_rules_urls")),
+    path("", include("encounters.recode_urls")),
 ]

@@ -1,0 +1,5 @@
+"""User administration pages (namespace "accounts")."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

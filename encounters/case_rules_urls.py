@@ -1,0 +1,5 @@
+"""Automatic complex-case rules: see and tune (namespace "encounters")."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
