@@ -9,7 +9,15 @@ import re
 from collections import defaultdict
 from datetime import date
 
-from codesets.edits.codebook import FlatBook, MueBook, PtpBook, book, other_releases_with, plain
+from codesets.edits.codebook import (
+    FlatBook,
+    MueBook,
+    PtpBook,
+    PtpRow,
+    book,
+    other_releases_with,
+    plain,
+)
 from codesets.edits.encounter import Edit, EncounterInput, Procedure
 from codesets.edits.releases import ActiveReleases, ReleaseRef
 
@@ -205,7 +213,7 @@ def _modifiers(encounter: EncounterInput, releases: ActiveReleases) -> list[Edit
             continue
         release = releases.in_force("modifier", on)
         edits += _modifier_validity(p, release, on)
-        edits += _modifier_conflicts(p)
+        edits += modifier_conflicts(p)
     return edits
 
 
@@ -242,7 +250,9 @@ def _modifier_validity(p: Procedure, release: ReleaseRef | None, on: date) -> li
     return edits
 
 
-def _modifier_conflicts(p: Procedure) -> list[Edit]:
+def modifier_conflicts(p: Procedure) -> list[Edit]:
+    """Contradictory modifiers on one line (the workspace's modifier picker asks this too, to
+    warn before a modifier is picked)."""
     mods = p.modifiers
     found: list[str] = []
     if "LT" in mods and "RT" in mods:
@@ -258,6 +268,22 @@ def _modifier_conflicts(p: Procedure) -> list[Edit]:
         found.append(
             "26 (professional component) and TC (technical component) together are the "
             "global service: bill it without either"
+        )
+    distinct = sorted({"XE", "XS", "XP", "XU"} & set(mods))
+    if "59" in mods and distinct:
+        found.append(
+            f"59 with {', '.join(distinct)}: the X modifiers are the more specific form of 59; "
+            "use one or the other, never both"
+        )
+    if "76" in mods and "77" in mods:
+        found.append(
+            "76 (repeat by the same physician) and 77 (repeat by another physician) cannot "
+            "both be true of one repeat"
+        )
+    if "52" in mods and "53" in mods:
+        found.append(
+            "52 (reduced service) and 53 (discontinued procedure) together: pick the one that "
+            "describes what happened"
         )
     duplicates = sorted({m for m in mods if mods.count(m) > 1})
     if duplicates:
@@ -300,17 +326,25 @@ def _ptp(
                 c1, c2 = plain(first.code), plain(second.code)
                 if c1 == c2 or (c1, c2) in reported:
                     continue
-                for row in ptp.get(c1, c2):
-                    if row.modifier_indicator == "9":
-                        continue  # 9: the edit no longer applies
-                    if row.effective_date and row.effective_date > on:
-                        continue
-                    if row.deletion_date and row.deletion_date <= on:
-                        continue
+                row = ptp_row_in_force(ptp, c1, c2, on)
+                if row is not None:
                     reported.add((c1, c2))
                     edits.append(_ptp_edit(first, second, row, release, on))
-                    break
     return edits
+
+
+def ptp_row_in_force(ptp: PtpBook, c1: str, c2: str, on: date) -> PtpRow | None:
+    """The PTP row of a (column 1, column 2) pair that applies on a date, if any (the
+    workspace's modifier guidance reads pairs through this too)."""
+    for row in ptp.get(c1, c2):
+        if row.modifier_indicator == "9":
+            continue  # 9: the edit no longer applies
+        if row.effective_date and row.effective_date > on:
+            continue
+        if row.deletion_date and row.deletion_date <= on:
+            continue
+        return row
+    return None
 
 
 def _ptp_edit(first: Procedure, second: Procedure, row, release: ReleaseRef, on: date) -> Edit:
