@@ -40,9 +40,12 @@ __all__ = [
 
 def check(encounter: EncounterInput) -> list[Edit]:
     """Every edit for the encounter, errors first, then in the order the rules found them."""
+    from codesets.coverage import check_coverage  # imports codesets.selectors: keep it lazy
+
     releases = ActiveReleases()
     edits = check_diagnoses(encounter, releases)
     edits += check_procedures(encounter, releases)
+    edits += check_coverage(encounter)
     if encounter.is_inpatient:
         edits += check_mce(encounter)
     elif encounter.is_outpatient_hospital:

@@ -67,6 +67,16 @@ class Procedure:
     modifiers: tuple[str, ...] = ()
     units: int = 1
     date: _Date | None = None
+    # Sequences (1-based) of the diagnoses this line treats; empty = all of them.
+    diagnosis_pointers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class PriorService:
+    """A service the patient already had (another encounter): counts toward frequency limits."""
+
+    code: str
+    date: _Date
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,8 @@ class EncounterInput:
     discharge_date: date | None = None
     service_date: date | None = None
     discharge_status: str = ""
+    payer: str = ""
+    prior_services: tuple[PriorService, ...] = ()
 
     @property
     def is_inpatient(self) -> bool:
@@ -113,10 +125,13 @@ _TOP_FIELDS = {
     "discharge_status",
     "diagnoses",
     "procedures",
+    "payer",
+    "prior_services",
 }
 _PATIENT_FIELDS = {"birth_date", "age", "sex"}
 _DIAGNOSIS_FIELDS = {"code", "poa"}
-_PROCEDURE_FIELDS = {"system", "code", "modifiers", "units", "date"}
+_PROCEDURE_FIELDS = {"system", "code", "modifiers", "units", "date", "diagnosis_pointers"}
+_PRIOR_SERVICE_FIELDS = {"code", "date"}
 
 
 def _object(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
@@ -226,8 +241,37 @@ def _procedures(value: Any) -> tuple[Procedure, ...]:
                 ),
                 units=_int(data.get("units"), f"{where}.units", default=1, low=0, high=99999),
                 date=_date(data.get("date"), f"{where}.date"),
+                diagnosis_pointers=_pointers(data.get("diagnosis_pointers"), where),
             )
         )
+    return tuple(found)
+
+
+def _pointers(value: Any, where: str) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise EncounterError(f"{where}.diagnosis_pointers: expected a list such as [1, 2].")
+    return tuple(
+        _int(p, f"{where}.diagnosis_pointers[{i}]", default=1, low=1, high=99)
+        for i, p in enumerate(value)
+    )
+
+
+def _prior_services(value: Any) -> tuple[PriorService, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise EncounterError('prior_services: expected a list of {"code", "date"}.')
+    found = []
+    for index, item in enumerate(value):
+        where = f"prior_services[{index}]"
+        data = _object(item, where, _PRIOR_SERVICE_FIELDS)
+        when = _date(data.get("date"), f"{where}.date")
+        if when is None:
+            raise EncounterError(f"{where}.date: required (YYYY-MM-DD).")
+        code = _text(data.get("code"), f"{where}.code", required=True).upper()
+        found.append(PriorService(code=code, date=when))
     return tuple(found)
 
 
@@ -250,6 +294,8 @@ def encounter_from_json(data: Any) -> EncounterInput:
         discharge_date=_date(data.get("discharge_date"), "discharge_date"),
         service_date=_date(data.get("service_date"), "service_date"),
         discharge_status=_text(data.get("discharge_status"), "discharge_status"),
+        payer=_text(data.get("payer"), "payer"),
+        prior_services=_prior_services(data.get("prior_services")),
     )
     if not (encounter.service_date or encounter.discharge_date or encounter.admit_date):
         needed = "discharge_date" if encounter.is_inpatient else "service_date"
