@@ -112,6 +112,9 @@ def encounter_create(
     encounter.full_clean()
     encounter.save()
     Transition.objects.create(encounter=encounter, from_status="", to_status=status, by=by)
+    from encounters.case_rules import case_flags_refresh
+
+    case_flags_refresh(encounter=encounter)  # at intake only the payer rule can apply
     return encounter
 
 
@@ -323,8 +326,11 @@ def _lock_for_edit(encounter: Encounter, by: User, version: int) -> Encounter:
 
 
 def _bump(encounter: Encounter) -> None:
+    from encounters.case_rules import case_flags_refresh
+
     encounter.version += 1
     encounter.save(update_fields=["version"])
+    case_flags_refresh(encounter=encounter)  # the codes changed: so may the complex-case flags
 
 
 def diagnosis_system_for(encounter: Encounter) -> str:
