@@ -9,3 +9,14 @@ from codesets import services
 def release_import_task(release_id: int) -> dict:
     release = services.release_import(release_id=release_id)
     return {"release_id": release.pk, "status": release.status, "row_count": release.row_count}
+
+
+@shared_task(acks_late=True, name="codesets.activate_scheduled_releases")
+def activate_scheduled_releases_task() -> list[dict]:
+    """Celery beat: activate the imported releases whose scheduled date has come."""
+    from codesets.release_admin import releases_activate_due
+
+    return [
+        {"release_id": release.pk, "status": release.status, "error": error}
+        for release, error in releases_activate_due()
+    ]
