@@ -26,6 +26,7 @@ from encounters.views.common import (
     _message_of,
     _version,
 )
+from encounters.views.modifiers import attach_line_guidance
 from encounters.workflow import EDITABLE
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def _coding_context(user, encounter: Encounter) -> dict:
         item.flag = flagged.get(item.code, "")
     for procedure in procedures:
         procedure.modifier_slots = (list(procedure.modifiers) + [""] * 4)[:4]
+    attach_line_guidance(encounter, procedures)  # NCCI/MUE guidance under each line
     procedure_systems = services.procedure_systems_for(encounter)
     return {
         "encounter": encounter,
