@@ -1,0 +1,512 @@
+"""Quality metrics: accuracy, error rates, DRG accuracy, turnaround, volume, payment effect.
+
+Plain read functions; each runs a fixed number of aggregate queries whatever the number of
+rows (the dashboard test pins the count). The definitions, as the dashboard prints them:
+
+- An *audited encounter* is an audit item the auditor has compared (``compared_at`` set);
+  the date range applies to ``compared_at``, the coder is ``AuditItem.coder``.
+- A finding *counts as an error* unless a senior overturned it: findings the coder agreed
+  to, findings still awaiting the coder, disputed ones not yet resolved and upheld ones all
+  count. An overturned finding means the coder was right.
+- Code-level accuracy = agreed codes / codes in the union of both code sets, summed over the
+  audited encounters (Σ codes_agreed / Σ codes_total). Each overturned finding stands for one
+  code of the union that the comparison did not count as agreed, so it is added back to the
+  agreed codes (capped at the item's union size).
+- Encounter-level accuracy = audited encounters with no finding that counts / audited
+  encounters. Error rate = 1 − accuracy; by category = audited encounters with at least one
+  counting finding of that category / audited encounters.
+- DRG accuracy = audited inpatient encounters whose MS-DRG is the same after the audit /
+  audited inpatient encounters grouped both before and after.
+- Upcoding / downcoding = the comparison's payment effect; weight impact = Σ(original −
+  audited relative weight).
+- Turnaround = from an encounter's first transition into "ready" to its first transition
+  into "coded" (the stored Transition rows); median and 90th percentile. The date range
+  applies to the time it reached "coded"; the coder is the encounter's assignee.
+- Volume = encounters whose first transition into "coded" falls in the range; per coder per
+  day = that count / the days on which the coder had at least one.
+- Pre-bill hold backlog = encounters now in "pre-bill audit", aged from their last
+  transition into it (the date range does not apply: it is today's backlog).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, Least, TruncWeek
+from django.utils import timezone
+
+from audits.models import AuditItem, Finding
+from encounters.models import Encounter, Transition
+
+S = Encounter.Status
+DEFAULT_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class QualityFilters:
+    """The dashboard's filters; every metric and every drill-down list takes the same."""
+
+    date_from: date
+    date_to: date
+    coder_id: int | None = None
+    encounter_type: str = ""
+
+    @classmethod
+    def default(cls) -> QualityFilters:
+        today = timezone.localdate()
+        return cls(
+            date_from=today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), date_to=today
+        )
+
+    @property
+    def start(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.date_from, time.min))
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive end: midnight after date_to, local time."""
+        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
+
+    def query(self, **extra: Any) -> dict[str, str]:
+        """The filters as GET parameters (for links that keep them)."""
+        params = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
+        if self.coder_id:
+            params["coder"] = str(self.coder_id)
+        if self.encounter_type:
+            params["type"] = self.encounter_type
+        params.update({k: str(v) for k, v in extra.items() if v not in (None, "")})
+        return params
+
+    def replace(self, **changes: Any) -> QualityFilters:
+        values = {
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "coder_id": self.coder_id,
+            "encounter_type": self.encounter_type,
+        }
+        values.update(changes)
+        return QualityFilters(**values)
+
+
+def ratio(part: int | None, whole: int | None) -> float | None:
+    """part / whole, or None when there is nothing to divide (shown as "—", never 100 %)."""
+    if not whole:
+        return None
+    return (part or 0) / whole
+
+
+# -- audited items ---------------------------------------------------------------------------
+
+
+def counting_findings() -> QuerySet[Finding]:
+    """Findings that count as errors: everything a senior has not overturned."""
+    return Finding.objects.exclude(resolution=Finding.Resolution.OVERTURNED)
+
+
+def audited_items(filters: QualityFilters) -> QuerySet[AuditItem]:
+    """Compared audit items in the range, with the per-item expressions the metrics sum."""
+    qs = AuditItem.objects.filter(compared_at__gte=filters.start, compared_at__lt=filters.end)
+    if filters.coder_id:
+        qs = qs.filter(coder_id=filters.coder_id)
+    if filters.encounter_type:
+        qs = qs.filter(encounter__type=filters.encounter_type)
+    overturned = (
+        Finding.objects.filter(item=OuterRef("pk"), resolution=Finding.Resolution.OVERTURNED)
+        .order_by()
+        .values("item")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.annotate(
+        has_error=Exists(counting_findings().filter(item=OuterRef("pk"))),
+        agreed_codes=Least(
+            ExpressionWrapper(
+                F("codes_agreed") + Coalesce(Subquery(overturned), 0),
+                output_field=IntegerField(),
+            ),
+            F("codes_total"),
+            output_field=IntegerField(),
+        ),
+        drg_before=KT("original_drg__drg"),
+        drg_after=KT("audited_drg__drg"),
+    )
+
+
+def _item_aggregates() -> dict[str, Any]:
+    inpatient_grouped = (
+        Q(encounter__type=Encounter.Type.INPATIENT)
+        & ~Q(drg_before=None)
+        & ~Q(drg_before="")
+        & ~Q(drg_after=None)
+        & ~Q(drg_after="")
+    )
+    up = Q(payment_effect=AuditItem.PaymentEffect.UPCODING)
+    down = Q(payment_effect=AuditItem.PaymentEffect.DOWNCODING)
+    return {
+        "items": Count("pk"),
+        "codes_total": Coalesce(Sum("codes_total"), 0),
+        "codes_agreed": Coalesce(Sum("agreed_codes"), 0),
+        "clean": Count("pk", filter=Q(has_error=False)),
+        "drg_items": Count("pk", filter=inpatient_grouped),
+        "drg_same": Count("pk", filter=inpatient_grouped & Q(drg_before=F("drg_after"))),
+        "upcoding": Count("pk", filter=up),
+        "downcoding": Count("pk", filter=down),
+        "upcoding_weight": Sum("weight_difference", filter=up),
+        "downcoding_weight": Sum("weight_difference", filter=down),
+    }
+
+
+def _item_rates(row: dict[str, Any]) -> dict[str, Any]:
+    row["code_accuracy"] = ratio(row["codes_agreed"], row["codes_total"])
+    row["encounter_accuracy"] = ratio(row["clean"], row["items"])
+    row["encounter_error_rate"] = (
+        None if row["encounter_accuracy"] is None else 1 - row["encounter_accuracy"]
+    )
+    row["code_error_rate"] = None if row["code_accuracy"] is None else 1 - row["code_accuracy"]
+    row["drg_accuracy"] = ratio(row["drg_same"], row["drg_items"])
+    row["with_errors"] = row["items"] - row["clean"]
+    for key in ("upcoding_weight", "downcoding_weight"):
+        row[key] = row[key] or Decimal("0")
+    return row
+
+
+def team_totals(filters: QualityFilters) -> dict[str, Any]:
+    """Team accuracy, DRG accuracy and payment effect over the filtered audited items (1 query)."""
+    return _item_rates(audited_items(filters).aggregate(**_item_aggregates()))
+
+
+def coder_accuracy(filters: QualityFilters) -> dict[int | None, dict[str, Any]]:
+    """The same figures per coder (1 query), keyed by coder id."""
+    rows = audited_items(filters).values("coder_id").order_by("coder_id")
+    return {row["coder_id"]: _item_rates(row) for row in rows.annotate(**_item_aggregates())}
+
+
+def weekly_accuracy(filters: QualityFilters) -> list[dict[str, Any]]:
+    """Per ISO week (Monday) of the comparison: audited encounters and both accuracies (1 query)."""
+    rows = (
+        audited_items(filters)
+        .annotate(week=TruncWeek("compared_at"))
+        .values("week")
+        .order_by("week")
+        .annotate(**_item_aggregates())
+    )
+    out = []
+    for row in rows:
+        week = row["week"]
+        row["week"] = week.date() if isinstance(week, datetime) else week
+        out.append(_item_rates(row))
+    return out
+
+
+def error_categories(filters: QualityFilters) -> list[dict[str, Any]]:
+    """Per finding category: counting findings, encounters with one, and that error rate.
+
+    Two aggregate queries: the categories (over the findings) and the audited-encounter total.
+    """
+    items = audited_items(filters)
+    total = items.count()
+    rows = (
+        counting_findings()
+        .filter(item__in=items.values("pk"))
+        .values("category")
+        .order_by()
+        .annotate(findings=Count("pk"), items=Count("item", distinct=True))
+    )
+    by_category = {row["category"]: row for row in rows}
+    out = []
+    for value, label in Finding.Category.choices:
+        row = by_category.get(value, {"findings": 0, "items": 0})
+        out.append(
+            {
+                "category": value,
+                "label": label,
+                "findings": row["findings"],
+                "items": row["items"],
+                "error_rate": ratio(row["items"], total),
+            }
+        )
+    return out
+
+
+# -- turnaround and volume -------------------------------------------------------------------
+
+
+def coded_encounters(filters: QualityFilters) -> QuerySet:
+    """One row per encounter whose first transition into "coded" falls in the range:
+    encounter_id, coder_id (its assignee), ready_at (first "ready"), coded_at (first "coded")."""
+    qs = Transition.objects.filter(to_status__in=[S.READY, S.CODED], at__lt=filters.end)
+    if filters.coder_id:
+        qs = qs.filter(encounter__assignee_id=filters.coder_id)
+    if filters.encounter_type:
+        qs = qs.filter(encounter__type=filters.encounter_type)
+    return (
+        qs.values("encounter_id", coder_id=F("encounter__assignee_id"))
+        .order_by()
+        .annotate(
+            ready_at=Min("at", filter=Q(to_status=S.READY)),
+            coded_at=Min("at", filter=Q(to_status=S.CODED)),
+        )
+        .filter(coded_at__gte=filters.start, coded_at__lt=filters.end)
+    )
+
+
+def _percentile(sorted_values: list[float], pct: float) -> float | None:
+    """Linear interpolation, the same as PostgreSQL's percentile_cont."""
+    if not sorted_values:
+        return None
+    k = (len(sorted_values) - 1) * pct
+    lo, hi = math.floor(k), math.ceil(k)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+@dataclass
+class Turnaround:
+    coded: int = 0
+    with_ready: int = 0
+    median_hours: float | None = None
+    p90_hours: float | None = None
+    active_days: int = 0
+
+    @property
+    def per_day(self) -> float | None:
+        return ratio(self.coded, self.active_days)
+
+
+@dataclass
+class Throughput:
+    team: Turnaround = field(default_factory=Turnaround)
+    by_coder: dict[int | None, Turnaround] = field(default_factory=dict)
+    by_week: dict[date, Turnaround] = field(default_factory=dict)
+
+
+_PG_THROUGHPUT = """
+SELECT GROUPING(coder_id) AS g_coder, GROUPING(week) AS g_week, coder_id, week,
+       COUNT(*) AS coded,
+       COUNT(ready_at) AS with_ready,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours,
+       COUNT(DISTINCT day) AS active_days
+FROM (
+    SELECT t.coder_id, t.ready_at,
+           EXTRACT(EPOCH FROM (t.coded_at - t.ready_at)) / 3600.0 AS hours,
+           (date_trunc('week', t.coded_at AT TIME ZONE %s))::date AS week,
+           (t.coded_at AT TIME ZONE %s)::date AS day
+    FROM ({inner}) t
+) s
+GROUP BY GROUPING SETS ((), (coder_id), (week))
+"""
+
+
+def throughput(filters: QualityFilters) -> Throughput:
+    """Turnaround (median, p90) and volume for the team, per coder and per week.
+
+    One query on PostgreSQL (GROUPING SETS over the coded encounters); on SQLite, which has no
+    percentile_cont, one query that reads the coded encounters and the figures are computed here.
+    """
+    inner = coded_encounters(filters)
+    result = Throughput()
+    if connection.vendor == "postgresql":
+        inner_sql, inner_params = inner.query.sql_with_params()
+        tz = timezone.get_current_timezone_name()
+        with connection.cursor() as cursor:
+            cursor.execute(_PG_THROUGHPUT.format(inner=inner_sql), [tz, tz, *inner_params])
+            for g_coder, g_week, coder_id, week, *figures in cursor.fetchall():
+                coded, with_ready, median, p90, days = figures
+                row = Turnaround(
+                    coded=coded,
+                    with_ready=with_ready,
+                    median_hours=None if median is None else float(median),
+                    p90_hours=None if p90 is None else float(p90),
+                    active_days=days,
+                )
+                if g_coder and g_week:
+                    result.team = row
+                elif not g_coder:
+                    result.by_coder[coder_id] = row
+                else:
+                    result.by_week[week] = row
+        return result
+    groups: dict[tuple[str, Any], list] = defaultdict(list)
+    for row in inner:
+        coded_local = timezone.localtime(row["coded_at"])
+        day = coded_local.date()
+        week = day - timedelta(days=day.weekday())
+        hours = (
+            None
+            if row["ready_at"] is None
+            else (row["coded_at"] - row["ready_at"]).total_seconds() / 3600
+        )
+        for key in (("team", None), ("coder", row["coder_id"]), ("week", week)):
+            groups[key].append((hours, day))
+    for (kind, key), values in groups.items():
+        hours = sorted(h for h, _ in values if h is not None)
+        row = Turnaround(
+            coded=len(values),
+            with_ready=len(hours),
+            median_hours=_percentile(hours, 0.5),
+            p90_hours=_percentile(hours, 0.9),
+            active_days=len({d for _, d in values}),
+        )
+        if kind == "team":
+            result.team = row
+        elif kind == "coder":
+            result.by_coder[key] = row
+        else:
+            result.by_week[key] = row
+    return result
+
+
+# -- pre-bill hold backlog -------------------------------------------------------------------
+
+
+def prebill_backlog(filters: QualityFilters) -> QuerySet[Encounter]:
+    """Encounters now held in pre-bill audit, oldest first, with `held_since`."""
+    entered = (
+        Transition.objects.filter(encounter=OuterRef("pk"), to_status=S.PRE_BILL_AUDIT)
+        .order_by()
+        .values("encounter")
+        .annotate(last=Max("at"))
+        .values("last")
+    )
+    qs = Encounter.objects.filter(status=S.PRE_BILL_AUDIT)
+    if filters.coder_id:
+        qs = qs.filter(assignee_id=filters.coder_id)
+    if filters.encounter_type:
+        qs = qs.filter(type=filters.encounter_type)
+    return qs.annotate(held_since=Subquery(entered)).order_by(
+        F("held_since").asc(nulls_first=True), "pk"
+    )
+
+
+BACKLOG_BUCKETS = (
+    ("under_2", "Under 2 days", 0, 2),
+    ("2_to_7", "2–7 days", 2, 7),
+    ("over_7", "Over 7 days", 7, None),
+)
+
+
+def prebill_backlog_summary(filters: QualityFilters) -> dict[str, Any]:
+    """Count, oldest and age buckets of the backlog (1 query)."""
+    now = timezone.now()
+    aggregates: dict[str, Any] = {"total": Count("pk"), "oldest": Min("held_since")}
+    for key, _label, low, high in BACKLOG_BUCKETS:
+        condition = Q(held_since__lte=now - timedelta(days=low))
+        if high is not None:
+            condition &= Q(held_since__gt=now - timedelta(days=high))
+        aggregates[key] = Count("pk", filter=condition)
+    row = prebill_backlog(filters).order_by().aggregate(**aggregates)
+    row["oldest_days"] = None if row["oldest"] is None else (now - row["oldest"]).days
+    row["buckets"] = [
+        {"key": key, "label": label, "count": row[key]} for key, label, _lo, _hi in BACKLOG_BUCKETS
+    ]
+    return row
+
+
+def backlog_age_filter(qs: QuerySet[Encounter], bucket: str) -> QuerySet[Encounter]:
+    now = timezone.now()
+    for key, _label, low, high in BACKLOG_BUCKETS:
+        if key == bucket:
+            qs = qs.filter(held_since__lte=now - timedelta(days=low))
+            if high is not None:
+                qs = qs.filter(held_since__gt=now - timedelta(days=high))
+    return qs
+
+
+# -- drill-down selections -------------------------------------------------------------------
+
+
+ITEM_OUTCOMES = {
+    "all": "All audited encounters",
+    "clean": "No finding that counts",
+    "errors": "With at least one counting finding",
+    "drg": "Inpatient, grouped before and after",
+    "drg_same": "MS-DRG unchanged",
+    "drg_changed": "MS-DRG changed",
+    "upcoding": "Possible upcoding",
+    "downcoding": "Possible downcoding",
+}
+
+
+def items_for(filters: QualityFilters, *, outcome: str = "all", category: str = "") -> QuerySet:
+    """The audited items behind a number on the dashboard."""
+    qs = audited_items(filters)
+    grouped = (
+        Q(encounter__type=Encounter.Type.INPATIENT)
+        & ~Q(drg_before=None)
+        & ~Q(drg_before="")
+        & ~Q(drg_after=None)
+        & ~Q(drg_after="")
+    )
+    if outcome == "clean":
+        qs = qs.filter(has_error=False)
+    elif outcome == "errors":
+        qs = qs.filter(has_error=True)
+    elif outcome == "drg":
+        qs = qs.filter(grouped)
+    elif outcome == "drg_same":
+        qs = qs.filter(grouped, drg_before=F("drg_after"))
+    elif outcome == "drg_changed":
+        qs = qs.filter(grouped).exclude(drg_before=F("drg_after"))
+    elif outcome in ("upcoding", "downcoding"):
+        qs = qs.filter(payment_effect=outcome)
+    if category:
+        qs = qs.filter(Exists(counting_findings().filter(item=OuterRef("pk"), category=category)))
+    return qs.select_related("encounter", "encounter__patient", "coder", "plan").order_by(
+        "-compared_at", "-pk"
+    )
+
+
+def coded_for(filters: QualityFilters, *, week: date | None = None) -> QuerySet:
+    """The coded encounters behind the volume and turnaround numbers, newest first."""
+    qs = coded_encounters(filters)
+    if week is not None:
+        tz = timezone.get_current_timezone()
+        start = timezone.make_aware(datetime.combine(week, time.min), tz)
+        qs = qs.filter(coded_at__gte=start, coded_at__lt=start + timedelta(days=7))
+    return qs.order_by("-coded_at", "-encounter_id")
+
+
+def hours_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() / 3600
+
+
+__all__ = [
+    "ITEM_OUTCOMES",
+    "QualityFilters",
+    "Throughput",
+    "Turnaround",
+    "audited_items",
+    "coded_encounters",
+    "coded_for",
+    "coder_accuracy",
+    "error_categories",
+    "items_for",
+    "prebill_backlog",
+    "prebill_backlog_summary",
+    "team_totals",
+    "throughput",
+    "weekly_accuracy",
+]
