@@ -159,6 +159,7 @@ NAVIGATION: list[tuple[str, str, Capability]] = [
     ("Reviews", "encounters:review_queue", Capability.REVIEW_JUNIORS),
     ("Feedback", "encounters:feedback", Capability.CODE_ENCOUNTERS),
     ("Queries", "encounters:queries", Capability.MANAGE_QUERIES),
+    ("Denials", "encounters:denials", Capability.WORK_DENIALS),
     ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
     ("Codes", "codesets:search", Capability.SEARCH_CODES),
     ("Releases", "codesets:releases", Capability.VIEW_RELEASES),

@@ -12,7 +12,7 @@ Transition through `transition_record` (one transition per step, never a second 
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -955,17 +955,170 @@ def likely_causes(*, claim: Claim, edits: list[dict[str, Any]]) -> list[dict[str
     return causes
 
 
-def versions_side_by_side(versions: list[CodingVersion]) -> list[dict[str, Any]]:
-    """Each version with the changes from the one before it."""
-    shown = []
-    for index, version in enumerate(versions):
-        before = versions[index - 1] if index else None
-        shown.append(
-            {
-                "version": version,
-                "changes": coding_diff(before.coding, version.coding) if before else [],
-                "drg_changed": bool(before and before.drg.get("drg") != version.drg.get("drg")),
-                "drg_before": before.drg if before else {},
-            }
+def _rows(coding: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for kind, key in (("diagnosis", "diagnoses"), ("procedure", "procedures")):
+        for line in coding.get(key, []):
+            rows.append(
+                {**line, "kind": kind, "key": _line_key(kind, line), "mark": "", "what": []}
+            )
+    return rows
+
+
+def version_columns(
+    versions: list[CodingVersion], current: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The coding versions side by side, oldest first; each line marked added or changed
+    against the column before it, and the lines that column dropped listed as removed.
+    `current` is the encounter's coding now, shown last while a correction is under way."""
+    columns: list[dict[str, Any]] = [
+        {"title": f"Version {v.number}", "version": v, "coding": v.coding, "drg": v.drg}
+        for v in versions
+    ]
+    if current is not None:
+        columns.append(
+            {"title": "Now (not resubmitted)", "version": None, "coding": current, "drg": {}}
         )
-    return shown
+    previous: dict[Any, dict] | None = None
+    for column in columns:
+        rows = _rows(column["coding"])
+        by_key = {row["key"]: row for row in rows}
+        removed = []
+        if previous is not None:
+            removed = [old for key, old in previous.items() if key not in by_key]
+            for key, row in by_key.items():
+                if key not in previous:
+                    row["mark"] = "added"
+                elif what := _line_changes(row["kind"], previous[key], row):
+                    row["mark"], row["what"] = "changed", what
+        column["rows"], column["removed"] = rows, removed
+        column["changed"] = previous is not None and bool(removed or any(r["mark"] for r in rows))
+        previous = by_key
+    return columns
+
+
+def claim_of_encounter_for(*, user: User, pk: int) -> tuple[Encounter, Claim | None]:
+    """The encounter (404 if missing, 403 without the capability) and its claim, if billed."""
+    if not has_capability(user, Capability.WORK_DENIALS):
+        raise PermissionDenied("Your role cannot work denials.")
+    encounter = Encounter.objects.select_related("patient", "assignee").filter(pk=pk).first()
+    if encounter is None:
+        raise Http404("No such encounter.")
+    claim = claims_visible_to(user=user).filter(encounter=encounter).first()
+    return encounter, claim
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+DEMO_CLAIMS = [
+    {
+        "mrn": "DEMO-1005",
+        "patient": ("Haddad", "Omar", date(1949, 2, 11), "M", "Medicare"),
+        "account": "ACC-50005",
+        "type": Encounter.Type.INPATIENT,
+        "days": 3,
+        "note": "Discharge summary: community-acquired pneumonia, right lower lobe, with acute "
+        "hypoxic respiratory failure on admission (SpO2 84% on room air), treated with IV "
+        "ceftriaxone and azithromycin and 4 L oxygen by nasal cannula; weaned to room air.",
+        "codes": [
+            ("J18.9", "", "community-acquired pneumonia"),
+            ("J96.01", "Y", "acute hypoxic respiratory failure"),
+        ],
+        "amount": "14250.00",
+        "denial": (
+            "CO-50 CO-16",
+            "N115 MA130",
+            "Inpatient level of care not supported; POA "
+            "indicator missing on the principal diagnosis.",
+        ),
+    },
+    {
+        "mrn": "DEMO-1006",
+        "patient": ("Lindqvist", "Greta", date(1958, 9, 30), "F", "Blue Cross PPO"),
+        "account": "ACC-50006",
+        "type": Encounter.Type.PROFESSIONAL,
+        "days": 0,
+        "note": "Office visit: COPD, stable on tiotropium; essential hypertension, controlled.",
+        "codes": [("J44.9", "", "COPD, stable"), ("I10", "", "essential hypertension")],
+        "amount": "145.00",
+        "denial": None,
+    },
+]
+
+
+@transaction.atomic
+def claims_demo_load(*, by: User) -> int:
+    """One denied and one billed demo claim (synthetic patients), billed through the services
+    so the claim page shows a real timeline. Safe to run again."""
+    from codesets.selectors import code_lookup
+    from encounters.models import DiagnosisAssignment, Document, Patient
+
+    made = 0
+    today = timezone.localdate()
+    for chart in DEMO_CLAIMS:
+        last, first, born, sex, coverage = chart["patient"]
+        patient, _ = Patient.objects.get_or_create(
+            mrn=chart["mrn"],
+            defaults={
+                "last_name": last,
+                "first_name": first,
+                "birth_date": born,
+                "sex": sex,
+                "coverage": coverage,
+            },
+        )
+        admitted = today - timedelta(days=chart["days"] + 12)
+        encounter, created = Encounter.objects.get_or_create(
+            account_number=chart["account"],
+            defaults={
+                "patient": patient,
+                "type": chart["type"],
+                "admit_date": admitted,
+                "discharge_date": admitted + timedelta(days=chart["days"]),
+                "provider": "Dr. M. Alvarez",
+                "payer": coverage,
+                "status": S.READY_TO_BILL,
+            },
+        )
+        if not created:
+            continue
+        document = Document.objects.create(
+            encounter=encounter,
+            note_type=Document.NoteType.DISCHARGE_SUMMARY
+            if chart["type"] == Encounter.Type.INPATIENT
+            else Document.NoteType.PROGRESS,
+            title="Discharge summary" if chart["days"] else "Office visit",
+            author="Dr. M. Alvarez",
+            written_on=encounter.discharge_date,
+            text=chart["note"],
+        )
+        for sequence, (code, poa, phrase) in enumerate(chart["codes"], start=1):
+            start = chart["note"].index(phrase)
+            row = code_lookup(system="icd10cm", code=code, on=encounter.date_of_service)
+            DiagnosisAssignment.objects.create(
+                encounter=encounter,
+                code=code,
+                description=row.description if row else "",
+                sequence=sequence,
+                poa=poa,
+                created_by=by,
+                evidence_document=document,
+                evidence_start=start,
+                evidence_end=start + len(phrase),
+                evidence_quote=phrase,
+            )
+        claim = claim_bill(encounter=encounter, by=by, billed_amount=chart["amount"])
+        # Billed ten days ago, so the denial has an age on the worklist.
+        Claim.objects.filter(pk=claim.pk).update(billed_at=timezone.now() - timedelta(days=10))
+        if chart["denial"]:
+            carc, rarc, text = chart["denial"]
+            claim = claim_deny(
+                claim=claim,
+                by=by,
+                carc_codes=carc,
+                rarc_codes=rarc,
+                text=text,
+                denied_on=today - timedelta(days=6),
+            )
+        made += 1
+    return made
