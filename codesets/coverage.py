@@ -95,8 +95,8 @@ def _check_procedure(system: str, code: str, on: date) -> str:
     if row is None:
         raise ValidationError(
             {
-                "procedure_code": f"{code} is not a {SYSTEM_LABELS[system]} code in "
-                f"{release.label} (in force on {on.isoformat()})."
+                "procedure_code": f"{code} is not a code of {release.label} "
+                f"({SYSTEM_LABELS[system]}, in force on {on.isoformat()})."
             }
         )
     return row.display or code

@@ -122,6 +122,9 @@ def demo_load() -> tuple[list[tuple[str, str, str]], int]:
             )
         users.append((username, DEMO_PASSWORD, Role(role).label))
     today = timezone.localdate()
+    from encounters.claims import claims_demo_load
+
+    claims_demo_load(by=User.objects.get(username="intermediate"))  # one billed, one denied
     for offset, chart in enumerate(DEMO_CHARTS):
         last, first, born, sex, coverage = chart["patient"]
         patient, _ = Patient.objects.get_or_create(
@@ -158,4 +161,7 @@ def demo_load() -> tuple[list[tuple[str, str, str]], int]:
                     written_on=encounter.discharge_date,
                     text=text,
                 )
+    from codesets.coverage import coverage_demo_rules_load
+
+    coverage_demo_rules_load()  # the demo payer's coverage rules (Medicare: G0439, 94010)
     return users, Encounter.objects.filter(account_number__startswith="ACC-5").count()

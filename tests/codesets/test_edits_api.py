@@ -34,9 +34,9 @@ def test_it_returns_the_edits_of_an_encounter(client, junior):
 
 def test_it_rejects_an_unknown_field_with_its_name(client, junior):
     client.login(username=junior.username, password=PASSWORD)
-    response = client.post(URL, {**ENCOUNTER, "payer": "x"}, content_type="application/json")
+    response = client.post(URL, {**ENCOUNTER, "payor": "x"}, content_type="application/json")
     assert response.status_code == 400
-    assert "unknown field 'payer'" in json.dumps(response.json())
+    assert "unknown field 'payor'" in json.dumps(response.json())
 
 
 def test_it_rejects_malformed_json_clearly(client, junior):
