@@ -16,6 +16,7 @@ from django.utils import timezone
 from codesets.importers import BUNDLED_SOURCES, SYSTEMS, ImportFormatError, detect_format
 from codesets.importers.base import BundledSource, ImportContext, file_checksum, progress_publish
 from codesets.models import CodeSystem, Release
+from codesets.signals import release_activated
 
 logger = logging.getLogger(__name__)
 
@@ -295,11 +296,11 @@ def release_activate(*, release: Release) -> Release:
         raise ReleaseError(
             f"Another active release already starts on {locked.effective_from}; retire it first."
         )
-    locked.status = Release.Status.ACTIVE
-    locked.activated_at = timezone.now()
-    locked.save(update_fields=["status", "activated_at"])
-    _timeline_close(system_id=locked.system_id, setting=locked.setting)
+    # The database refuses two active releases in force on one date (exclusion constraint on
+    # PostgreSQL), checked row by row: neighbours are shortened before this one joins.
+    _timeline_close(system_id=locked.system_id, setting=locked.setting, joining=locked)
     locked.refresh_from_db()
+    transaction.on_commit(lambda: release_activated.send(sender=Release, release=locked))
     return locked
 
 
@@ -312,17 +313,40 @@ def release_retire(*, release: Release) -> Release:
     return locked
 
 
-def _timeline_close(*, system_id: int, setting: str) -> None:
+def _timeline_close(*, system_id: int, setting: str, joining: Release | None = None) -> None:
+    """Each active release is in force until the day before the next one starts.
+
+    `joining` (being activated) is written last but one: releases whose end moves earlier are
+    shortened first and those whose end moves later (after a retirement) lengthened last, so no
+    single UPDATE ever makes two active releases overlap.
+    """
     active = list(
-        Release.objects.filter(
-            system_id=system_id, setting=setting, status=Release.Status.ACTIVE
-        ).order_by("effective_from")
+        Release.objects.filter(system_id=system_id, setting=setting, status=Release.Status.ACTIVE)
+        .exclude(pk=joining.pk if joining else None)
+        .order_by("effective_from")
     )
+    if joining is not None:
+        active = sorted([*active, joining], key=lambda r: r.effective_from)
+    ends = {}
     for current, following in zip(active, [*active[1:], None], strict=True):
-        end = following.effective_from - timedelta(days=1) if following else None
-        if current.effective_to != end:
-            current.effective_to = end
-            current.save(update_fields=["effective_to"])
+        ends[current.pk] = following.effective_from - timedelta(days=1) if following else None
+
+    def shorter(release: Release) -> bool:
+        new, old = ends[release.pk], release.effective_to
+        return new is not None and (old is None or new < old)
+
+    others = [r for r in active if r is not joining and r.effective_to != ends[r.pk]]
+    for release in [r for r in others if shorter(r)]:
+        release.effective_to = ends[release.pk]
+        release.save(update_fields=["effective_to"])
+    if joining is not None:
+        joining.status = Release.Status.ACTIVE
+        joining.activated_at = timezone.now()
+        joining.effective_to = ends[joining.pk]
+        joining.save(update_fields=["status", "activated_at", "effective_to"])
+    for release in [r for r in others if not shorter(r)]:
+        release.effective_to = ends[release.pk]
+        release.save(update_fields=["effective_to"])
 
 
 def release_import_now(*, release: Release) -> Release:
