@@ -479,6 +479,8 @@ def modifier_options(
             if matches(option):
                 rest.options.append(option)
         groups.append(rest)
+    # the distinct-service modifiers first: they are what an NCCI pair usually calls for
+    groups[0].options.sort(key=lambda o: o.code not in DISTINCT)
     return [g for g in groups if g.options]
 
 

@@ -21,10 +21,12 @@ from encounters.models import Encounter, ProcedureAssignment
 logger = logging.getLogger(__name__)
 
 
-def _what_if(request: HttpRequest, data: dict, index: int) -> None:
+def _what_if(request: HttpRequest, data: dict, index: int) -> bool:
     """Put the line's unsaved modifiers/units (from the query string) into the encounter JSON;
-    anything malformed is ignored (the saved value stays): this is guidance, not a save."""
+    anything malformed is ignored (the saved value stays): this is guidance, not a save.
+    True when the result differs from what is saved."""
     line = data["procedures"][index]
+    saved = (list(line["modifiers"]), line["units"])
     if "modifiers" in request.GET:
         line["modifiers"] = [
             m.strip().upper()
@@ -34,11 +36,12 @@ def _what_if(request: HttpRequest, data: dict, index: int) -> None:
     units = request.GET.get("units", "")
     if units.isdigit() and 1 <= int(units) <= 99999:
         line["units"] = int(units)
+    return (line["modifiers"], line["units"]) != saved
 
 
 def _line(
     request: HttpRequest, pk: int
-) -> tuple[Encounter, ProcedureAssignment, EncounterInput, int]:
+) -> tuple[Encounter, ProcedureAssignment, EncounterInput, int, bool]:
     encounter = selectors.encounter_get_for(user=request.user, pk=pk)
     procedure_id = request.GET.get("procedure", "")
     procedures = list(encounter.procedures.order_by("sequence"))
@@ -47,15 +50,15 @@ def _line(
         raise LookupError("Choose a procedure line of this encounter.")
     index = ids.index(int(procedure_id))
     data = encounter_as_json(encounter)
-    _what_if(request, data, index)
-    return encounter, procedures[index], encounter_from_json(data), index
+    unsaved = _what_if(request, data, index)
+    return encounter, procedures[index], encounter_from_json(data), index, unsaved
 
 
 @capability_required(Capability.CODE_ENCOUNTERS)
 def modifier_options(request: HttpRequest, pk: int) -> HttpResponse:
     """The picker's grouped options for one procedure line (`?procedure=<id>&q=<text>`)."""
     try:
-        encounter, procedure, data, index = _line(request, pk)
+        encounter, procedure, data, index, _unsaved = _line(request, pk)
     except (LookupError, EncounterError) as exc:
         return HttpResponseBadRequest(str(exc))
     query = request.GET.get("q", "")[:60]
@@ -78,13 +81,15 @@ def modifier_guidance(request: HttpRequest, pk: int) -> HttpResponse:
     """NCCI pairs, MUE and modifier descriptions of one line (`?procedure=<id>`, optionally
     with the unsaved `modifiers` and `units`)."""
     try:
-        encounter, procedure, data, index = _line(request, pk)
+        encounter, procedure, data, index, unsaved = _line(request, pk)
     except (LookupError, EncounterError) as exc:
         return HttpResponseBadRequest(str(exc))
     guidance = modifier_selectors.line_guidance(encounter=data)[index]
     procedure.guidance = guidance
     return render(
-        request, "encounters/_modifier_guidance.html", {"encounter": encounter, "p": procedure}
+        request,
+        "encounters/_modifier_guidance.html",
+        {"encounter": encounter, "p": procedure, "unsaved": unsaved},
     )
 
 

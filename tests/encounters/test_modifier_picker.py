@@ -95,6 +95,8 @@ def test_guidance_shows_the_ncci_pair_and_follows_unsaved_modifiers(as_junior, c
         as_junior, "modifier_guidance", chart, procedure=line.pk, modifiers=["XS", ""]
     ).content.decode()
     assert "XS is present" in with_xs
+    assert "Preview with your unsaved modifiers" in with_xs
+    assert "Preview with your unsaved" not in body
     assert "Separate structure" in with_xs
 
 
