@@ -20,3 +20,14 @@ def activate_scheduled_releases_task() -> list[dict]:
         {"release_id": release.pk, "status": release.status, "error": error}
         for release, error in releases_activate_due()
     ]
+
+
+@shared_task(acks_late=True, name="codesets.check_release_feeds")
+def check_release_feeds_task() -> list[dict]:
+    """Celery beat: check the release feeds whose interval has passed."""
+    from codesets.feeds import feeds_check_due
+
+    return [
+        {"status": r.status, "error": r.error, "release_id": r.release.pk if r.release else None}
+        for r in feeds_check_due()
+    ]
