@@ -9,9 +9,10 @@ The live server needs a transactional database, and pytest-django empties every 
 each transactional test — the code sets the session loaded once included. So:
 - these tests run last in the session (collection reorders them), so nothing after them
   reads the emptied tables;
-- each browser test starts with `code_sets`, which re-imports the bundled releases only if a
-  previous browser test's flush removed them (about a minute on SQLite; the first browser
-  test of a run pays nothing).
+- between browser tests the flush keeps the code database (`_keep_code_sets`): it empties
+  every other table, so a browser test still starts from no users, charts or logs;
+- each browser test starts with `code_sets`, which re-imports the bundled releases only if an
+  earlier transactional test's flush removed them (once per run at most).
 `serialized_rollback` would not help: Django serializes the test database when it is created,
 before the session fixture imports the code sets, and serializing ~200k codes is slower than
 re-importing them.
@@ -38,6 +39,49 @@ def pytest_collection_modifyitems(config, items):
     if browser_tests:
         others = [item for item in items if E2E_DIR not in Path(item.path).parents]
         items[:] = others + browser_tests
+
+
+# Tables a browser test's teardown leaves alone: the code database, and the content types and
+# permissions Django would otherwise re-create after every flush.
+KEPT_TABLE_PREFIXES = ("codesets_", "django_content_type", "auth_permission")
+
+
+def _flush_all_but_code_sets(self) -> None:
+    from django.db import connections
+
+    for alias in self._databases_names(include_mirrors=False):
+        connection = connections[alias]
+        tables = [
+            table
+            for table in connection.introspection.django_table_names(
+                only_existing=True, include_views=False
+            )
+            if not table.startswith(KEPT_TABLE_PREFIXES)
+        ]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # DELETE, not TRUNCATE: kept tables reference users (created_by) by foreign
+                # key, and TRUNCATE refuses that even when no row points anywhere.
+                cursor.execute("SET session_replication_role = replica")
+                for table in tables:
+                    cursor.execute(f'DELETE FROM "{table}"')
+                cursor.execute("SET session_replication_role = DEFAULT")
+            else:
+                cursor.execute("PRAGMA foreign_keys = OFF")
+                for table in tables:
+                    cursor.execute(f'DELETE FROM "{table}"')
+                cursor.execute("PRAGMA foreign_keys = ON")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keep_code_sets():
+    """Browser tests run last; from the first one on, teardown flushes all but the codes."""
+    from django.test.testcases import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+    TransactionTestCase._fixture_teardown = _flush_all_but_code_sets
+    yield
+    TransactionTestCase._fixture_teardown = original
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,183 @@
+"""The intermediate coder's two browser flows: a complex case, and second-level review."""
+
+import re
+
+import pytest
+
+from encounters import services
+from encounters.models import Encounter, PhysicianQuery, ReviewComment
+from tests.e2e.steps import add_code, sign_in
+from tests.factories import DocumentFactory, EncounterFactory, InpatientEncounterFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DISCHARGE_SUMMARY = (
+    "Discharge summary. Admitted with fever, hypotension and lactate 4.2; blood cultures grew "
+    "E. coli. Sepsis treated with IV ceftriaxone. On day 2 the patient needed BiPAP: "
+    "SpO2 84% on room air, PaO2 52, respiratory rate 32. Creatinine rose from 1.0 to 2.4 "
+    "and recovered with fluids. Discharged home on day 5."
+)
+INDICATOR = "SpO2 84% on room air, PaO2 52, respiratory rate 32"
+
+
+def _finish_panel(page):
+    page.click("a:has-text('Submit or escalate')")
+    page.locator("#finish").wait_for()
+
+
+def test_escalated_case_drg_what_if_query_answer_submit(
+    code_sets, live_server, page, junior, intermediate
+):
+    base = live_server.url
+    encounter = InpatientEncounterFactory(
+        status=Encounter.Status.READY, provider="Dr. Imani Okafor"
+    )
+    DocumentFactory(
+        encounter=encounter,
+        note_type="discharge",
+        title="Discharge summary",
+        text=DISCHARGE_SUMMARY,
+    )
+    # The junior starts the chart and codes what is plain, then escalates it in the browser.
+    services.encounter_claim(encounter=encounter, by=junior)
+    encounter.refresh_from_db()
+    for code in ("A41.51", "N17.9"):
+        services.diagnosis_add(
+            encounter=encounter, by=junior, version=encounter.version, code=code, poa="Y"
+        )
+        encounter.refresh_from_db()
+
+    sign_in(page, base, junior)
+    page.goto(f"{base}/encounters/{encounter.pk}/")
+    _finish_panel(page)
+    page.fill("#escalate-reason", "Respiratory failure? BiPAP on day 2 but not diagnosed.")
+    page.click("#finish button:has-text('Escalate')")
+    page.wait_for_url(re.compile(r"/encounters/queue/"))
+    assert "escalated as a complex case" in page.locator(".messages").inner_text()
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.COMPLEX
+    assert "BiPAP" in encounter.escalation_reason
+    page.context.clear_cookies()
+
+    # The intermediate sees it in the complex queue with the junior's reason, and takes it.
+    sign_in(page, base, intermediate, lands_on=r"/encounters/complex/")
+    row = page.locator(f"tr:has-text('{encounter.account_number}')")
+    assert "BiPAP on day 2" in row.inner_text()
+    row.locator("button:has-text('Take')").click()
+    page.wait_for_selector("#dx-q")
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.CODING
+    assert encounter.assignee == intermediate
+
+    # MS-DRG panel: grouped as coded; adding the respiratory failure makes it an MCC.
+    drg = page.locator("#drg-panel [data-drg]")
+    drg.wait_for()
+    before = drg.get_attribute("data-drg")
+    add_code(page, "d", "J96.01", "J96.01")
+    page.wait_for_function(
+        "(before) => { const el = document.querySelector('#drg-panel [data-drg]');"
+        " return el && el.getAttribute('data-drg') !== before; }",
+        arg=before,
+    )
+    with_mcc = page.locator("#drg-panel [data-drg]").get_attribute("data-drg")
+    assert "J96.01" in page.locator("#drg-panel .drg-ccs").inner_text()
+
+    # What-if: leave J96.01 out — the DRG falls back, nothing is saved.
+    page.locator("#drg-panel input[name=keep][value='J96.01']").uncheck()
+    result = page.locator("#drg-panel [data-what-if-drg]")
+    result.wait_for()
+    assert result.get_attribute("data-what-if-drg") != with_mcc
+    assert f"DRG {with_mcc} →" in result.inner_text()
+    assert encounter.diagnoses.filter(code="J96.01").exists()
+
+    # The documentation does not state respiratory failure: query the provider.
+    page.locator("details.query-new summary").click()
+    page.fill("#q-ind-text-ws", INDICATOR)
+    page.fill(
+        "#q-question-ws",
+        "Based on the clinical indicators above, please clarify the condition "
+        "that was treated with BiPAP on day 2.",
+    )
+    page.click("form[data-query-form] button:has-text('Send query')")
+    page.locator(".query-item.query-sent").wait_for()
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.QUERY_PENDING
+    query = encounter.queries.get()
+    assert query.clinical_indicators[0]["quote"] == INDICATOR
+
+    # The answer arrives: record it; the chart is back in coding.
+    page.locator(f"#query-{query.pk} summary:has-text('Record the answer')").click()
+    page.fill(f"#qa-answer-{query.pk}", "Acute respiratory failure with hypoxia.")
+    page.click(f"#query-{query.pk} button:has-text('Record answer')")
+    page.locator(f"#query-{query.pk}.query-answered").wait_for()
+    query.refresh_from_db()
+    assert query.status == PhysicianQuery.Status.ANSWERED
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.CODING
+
+    # Submit: the DRG at this save is kept for the next reviewer.
+    _finish_panel(page)
+    page.click("button[data-submit-review]")
+    page.wait_for_url(re.compile(r"/encounters/queue/"))
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.REVIEW
+    assert encounter.drg_at_save.get("drg") == with_mcc
+    assert page.js_errors == []
+
+
+def test_review_returns_with_a_comment_the_junior_fixes_it_and_it_is_accepted(
+    code_sets, live_server, page, junior, intermediate
+):
+    base = live_server.url
+    encounter = EncounterFactory(status=Encounter.Status.READY)
+    DocumentFactory(encounter=encounter)
+    services.encounter_claim(encounter=encounter, by=junior)
+    encounter.refresh_from_db()
+    services.diagnosis_add(encounter=encounter, by=junior, version=encounter.version, code="E11.9")
+    encounter.refresh_from_db()
+    services.encounter_submit(encounter=encounter, by=junior, version=encounter.version)
+
+    # The intermediate returns it: E11.9 should be E11.42 (the note says polyneuropathy).
+    sign_in(page, base, intermediate, lands_on=r"/encounters/complex/")
+    page.click("nav[aria-label=Main] >> text=Reviews")
+    page.click(f"a:has-text('{encounter.account_number}')")
+    page.wait_for_url(re.compile(rf"/encounters/{encounter.pk}/review/"))
+    page.select_option("#c0-change", "changed")
+    page.select_option("#c0-category", "specificity")
+    page.fill("#c0-corrected", "E11.42")
+    page.fill("#c0-reason", "The note documents diabetic polyneuropathy: code the complication.")
+    page.click("button[name=decision][value=return]")
+    page.wait_for_url(re.compile(r"/encounters/reviews/"))
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.CODING
+    comment = ReviewComment.objects.get(review__encounter=encounter)
+    assert (comment.code, comment.corrected_code) == ("E11.9", "E11.42")
+    page.context.clear_cookies()
+
+    # The junior reads it in the feedback inbox and fixes the code in the workspace.
+    sign_in(page, base, junior)
+    page.click("nav[aria-label=Main] >> text=Feedback")
+    page.click(f"a:has-text('{encounter.account_number}')")
+    assert "diabetic polyneuropathy" in page.locator("main").inner_text()
+    page.click("a:has-text('Fix in the workspace')")
+    page.wait_for_selector("#dx-q")
+    page.click("button[aria-label='Remove E11.9']")
+    page.locator("#dx-list li[data-code='E11.9']").wait_for(state="detached")
+    add_code(page, "d", "E11.42", "E11.42")
+    _finish_panel(page)
+    page.click("button[data-submit-review]")
+    page.wait_for_url(re.compile(r"/encounters/queue/"))
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.REVIEW
+    page.context.clear_cookies()
+
+    # Second round: the intermediate accepts; the encounter is coded.
+    sign_in(page, base, intermediate, lands_on=r"/encounters/complex/")
+    page.goto(f"{base}/encounters/{encounter.pk}/review/")
+    assert "Earlier rounds" in page.locator("main").inner_text()
+    page.click("button[name=decision][value=accept]")
+    page.wait_for_url(re.compile(r"/encounters/reviews/"))
+    encounter.refresh_from_db()
+    assert encounter.status == Encounter.Status.CODED
+    assert list(encounter.diagnoses.values_list("code", flat=True)) == ["E11.42"]
+    assert page.js_errors == []
