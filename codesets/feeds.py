@@ -129,8 +129,8 @@ def effective_from_name(name: str) -> date | None:
         (r"(\d\d)-(\d\d)-(20\d\d)", lambda m: date(int(m[3]), int(m[1]), int(m[2]))),
         (r"(20\d\d)[ _-]?q([1-4])", lambda m: date(int(m[1]), 3 * int(m[2]) - 2, 1)),
         (r"fy[ _-]?(20\d\d)", lambda m: date(int(m[1]) - 1, 10, 1)),
-        (r"(20\d\d)[ _-]?([a-z]{3,9})\b", lambda m: date(int(m[1]), MONTHS[m[2]], 1)),
-        (r"([a-z]{3,9})[ _-]?(20\d\d)", lambda m: date(int(m[2]), MONTHS[m[1]], 1)),
+        (r"(20\d\d)[ _-]?([a-z]{3,9})(?![a-z])", lambda m: date(int(m[1]), MONTHS[m[2]], 1)),
+        (r"(?<![a-z])([a-z]{3,9})[ _-]?(20\d\d)", lambda m: date(int(m[2]), MONTHS[m[1]], 1)),
     ]
     for pattern, build in patterns:
         for match in re.finditer(pattern, lower):
