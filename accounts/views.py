@@ -20,4 +20,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @capability_required(Capability.MANAGE_USERS)
 def admin_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/admin_home.html")
+    """The admin's landing page: users at a glance, releases that need a decision, links."""
+    from accounts.users import user_changes_recent, user_summary
+    from codesets.release_admin import releases_needing_attention
+
+    context = {
+        "user_summary": user_summary(),
+        "recent_changes": user_changes_recent(limit=8),
+        "attention": list(releases_needing_attention()[:12]),
+    }
+    return render(request, "accounts/admin_home.html", context)
