@@ -1,4 +1,6 @@
+import csv
 from datetime import date
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -6,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.text import slugify
 
 from accounts.permissions import Capability, capability_required
 from codesets import selectors
@@ -168,18 +171,14 @@ def release_compare(request: HttpRequest) -> HttpResponse:
     return redirect("codesets:release_diff", old_id=old_id, new_id=new_id)
 
 
-@capability_required(Capability.VIEW_RELEASES)
-def release_diff(request: HttpRequest, old_id: int, new_id: int) -> HttpResponse:
-    old = get_object_or_404(Release.objects.select_related("system"), pk=old_id)
-    new = get_object_or_404(Release.objects.select_related("system"), pk=new_id)
-    if old.system_id != new.system_id:
-        raise Http404("Both releases must belong to the same code system.")
-    diff = selectors.release_changes(old=old, new=new)
-    show = request.GET.get("show", "")
-    if show not in diff:
-        show = next((kind for kind, _label in DIFF_KINDS if diff[kind]), "added")
-    text = request.GET.get("q", "").strip()[:100]
-    rows = diff[show]
+def _diff_rows(diff: dict, show: str, prefix: str, text: str) -> list[dict]:
+    """Rows of one kind of change (or every kind: show="all"), filtered by code prefix and by
+    words in the code or either description."""
+    kinds = [kind for kind, _label in DIFF_KINDS] if show == "all" else [show]
+    rows = [{**row, "change": kind} for kind in kinds for row in diff[kind]]
+    if prefix:
+        wanted = prefix.replace(".", "").upper()
+        rows = [row for row in rows if row["code"].replace(".", "").upper().startswith(wanted)]
     if text:
         needle = text.lower()
         rows = [
@@ -189,9 +188,48 @@ def release_diff(request: HttpRequest, old_id: int, new_id: int) -> HttpResponse
             or needle in row["before"].lower()
             or needle in row["after"].lower()
         ]
+    return rows
+
+
+def _cell(value: str) -> str:
+    # A spreadsheet would run a cell starting with = + - @ as a formula.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def _diff_csv(old: Release, new: Release, rows: list[dict]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = slugify(f"{old.label}-to-{new.label}") or "release-changes"
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["change", "code", f"description in {old.label}", f"description in {new.label}"]
+    )
+    for row in rows:
+        writer.writerow(
+            [_cell(row["change"]), _cell(row["code"]), _cell(row["before"]), _cell(row["after"])]
+        )
+    return response
+
+
+@capability_required(Capability.VIEW_RELEASES)
+def release_diff(request: HttpRequest, old_id: int, new_id: int) -> HttpResponse:
+    old = get_object_or_404(Release.objects.select_related("system"), pk=old_id)
+    new = get_object_or_404(Release.objects.select_related("system"), pk=new_id)
+    if old.system_id != new.system_id:
+        raise Http404("Both releases must belong to the same code system.")
+    diff = selectors.release_changes(old=old, new=new)
+    show = request.GET.get("show", "")
+    if show not in diff and show != "all":
+        show = next((kind for kind, _label in DIFF_KINDS if diff[kind]), "added")
+    text = request.GET.get("q", "").strip()[:100]
+    prefix = request.GET.get("prefix", "").strip()[:16]
+    rows = _diff_rows(diff, show, prefix, text)
+    if request.GET.get("format") == "csv":
+        return _diff_csv(old, new, rows)
     show_all = request.GET.get("all") == "1"
     paginator = Paginator(rows, (len(rows) or 1) if show_all else DIFF_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    filters = urlencode({"show": show, "prefix": prefix, "q": text})
     context = {
         "old": old,
         "new": new,
@@ -200,8 +238,12 @@ def release_diff(request: HttpRequest, old_id: int, new_id: int) -> HttpResponse
             {"key": kind, "label": label, "count": len(diff[kind])} for kind, label in DIFF_KINDS
         ],
         "show": show,
-        "show_label": dict(DIFF_KINDS)[show],
+        "show_label": "Changed" if show == "all" else dict(DIFF_KINDS)[show],
+        "all_count": sum(len(v) for v in diff.values()),
+        "total_of_kind": sum(len(v) for v in diff.values()) if show == "all" else len(diff[show]),
         "text": text,
+        "prefix": prefix,
+        "filters": filters,
         "page": page,
         "matched": len(rows),
         "show_all": show_all,
