@@ -158,6 +158,7 @@ NAVIGATION: list[tuple[str, str, Capability]] = [
     ("Complex cases", "encounters:complex", Capability.WORK_COMPLEX_CASES),
     ("Reviews", "encounters:review_queue", Capability.REVIEW_JUNIORS),
     ("Feedback", "encounters:feedback", Capability.CODE_ENCOUNTERS),
+    ("Audit findings", "audits:my_findings", Capability.CODE_ENCOUNTERS),
     ("Needs recode", "encounters:recode_list", Capability.CODE_ENCOUNTERS),
     ("Queries", "encounters:queries", Capability.MANAGE_QUERIES),
     ("Denials", "encounters:denials", Capability.WORK_DENIALS),
