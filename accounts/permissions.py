@@ -163,6 +163,8 @@ NAVIGATION: list[tuple[str, str, Capability]] = [
     ("Queries", "encounters:queries", Capability.MANAGE_QUERIES),
     ("Denials", "encounters:denials", Capability.WORK_DENIALS),
     ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
+    ("Quality", "audits:dashboard", Capability.VIEW_QUALITY_METRICS),
+    ("Access log", "audits:access_review", Capability.REVIEW_PHI_ACCESS),
     ("Codes", "codesets:search", Capability.SEARCH_CODES),
     ("Releases", "codesets:releases", Capability.VIEW_RELEASES),
     ("Administration", "accounts:admin_home", Capability.MANAGE_USERS),

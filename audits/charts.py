@@ -63,7 +63,11 @@ class _Svg:
             f'<title id="chart-t{n}">{escape(self.title)}</title>'
             f'<desc id="chart-d{n}">{escape(self.desc)}</desc>'
         )
-        return mark_safe(head + "".join(self.parts) + "</svg>")  # noqa: S308 - escaped above
+        return mark_safe(head + "".join(self.parts) + "</svg>")  # every label escaped above
+
+
+def _empty(x: float, y: float) -> str:
+    return f'<text x="{x}" y="{y}" fill="{MUTED}">No data in this range</text>'
 
 
 def _link(bar: Bar, inner: str, label: str) -> str:
@@ -114,8 +118,18 @@ def hbar_chart(
     return svg.render("chart-hbar")
 
 
-def _y_axis(svg: _Svg, *, left: int, right: int, top: int, bottom: int, lo: float, hi: float,
-            fmt: Callable[[float], str], ticks: int = 4) -> Callable[[float], float]:
+def _y_axis(
+    svg: _Svg,
+    *,
+    left: int,
+    right: int,
+    top: int,
+    bottom: int,
+    lo: float,
+    hi: float,
+    fmt: Callable[[float], str],
+    ticks: int = 4,
+) -> Callable[[float], float]:
     def y_of(value: float) -> float:
         return bottom - (value - lo) / ((hi - lo) or 1) * (bottom - top)
 
@@ -144,10 +158,11 @@ def column_chart(
     left, right, top, bottom = 48, width - 10, 18, height - 28
     svg = _Svg(title, desc, width, height)
     hi = max((b.value or 0 for b in bars), default=0) or 1
-    y_of = _y_axis(svg, left=left, right=right, top=top, bottom=bottom, lo=0, hi=hi,
-                   fmt=lambda v: f"{v:,.0f}")
+    y_of = _y_axis(
+        svg, left=left, right=right, top=top, bottom=bottom, lo=0, hi=hi, fmt=lambda v: f"{v:,.0f}"
+    )
     if not bars:
-        svg.parts.append(f'<text x="{left + 8}" y="{bottom - 8}" fill="{MUTED}">No data in this range</text>')
+        svg.parts.append(_empty(left + 8, bottom - 8))
     slot = (right - left) / max(len(bars), 1)
     for i, bar in enumerate(bars):
         x = left + i * slot + slot * 0.18
@@ -184,7 +199,7 @@ def line_chart(
     y_of = _y_axis(svg, left=left, right=right, top=top, bottom=bottom, lo=lo, hi=hi, fmt=fmt)
     labels = [b.label for b in series[0].points] if series else []
     if not labels:
-        svg.parts.append(f'<text x="{left + 8}" y="{bottom - 8}" fill="{MUTED}">No data in this range</text>')
+        svg.parts.append(_empty(left + 8, bottom - 8))
     step = (right - left) / max(len(labels) - 1, 1)
 
     def x_of(i: int) -> float:

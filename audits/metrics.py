@@ -131,6 +131,11 @@ def audited_items(filters: QualityFilters) -> QuerySet[AuditItem]:
         qs = qs.filter(coder_id=filters.coder_id)
     if filters.encounter_type:
         qs = qs.filter(encounter__type=filters.encounter_type)
+    return with_item_figures(qs)
+
+
+def with_item_figures(qs: QuerySet[AuditItem]) -> QuerySet[AuditItem]:
+    """Per-item expressions the metrics sum: has_error, agreed_codes, drg_before/after."""
     overturned = (
         Finding.objects.filter(item=OuterRef("pk"), resolution=Finding.Resolution.OVERTURNED)
         .order_by()
@@ -194,6 +199,12 @@ def _item_rates(row: dict[str, Any]) -> dict[str, Any]:
 def team_totals(filters: QualityFilters) -> dict[str, Any]:
     """Team accuracy, DRG accuracy and payment effect over the filtered audited items (1 query)."""
     return _item_rates(audited_items(filters).aggregate(**_item_aggregates()))
+
+
+def plan_totals(plan_id: int) -> dict[str, Any]:
+    """The team figures over one plan's compared items, whatever their dates (1 query)."""
+    qs = with_item_figures(AuditItem.objects.filter(plan_id=plan_id, compared_at__isnull=False))
+    return _item_rates(qs.aggregate(**_item_aggregates()))
 
 
 def coder_accuracy(filters: QualityFilters) -> dict[int | None, dict[str, Any]]:
