@@ -10,6 +10,7 @@ service. CPT (Level I, numeric) modifier descriptors are licensed by the AMA and
 release we hold: for those the picker shows our own plain-words summary, marked as such.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -332,6 +333,7 @@ BY_CODE: dict[str, tuple[Category, ModifierInfo]] = {
     info.code: (category, info) for category in CATEGORIES for info in category.modifiers
 }
 DISTINCT = ("59", "XE", "XS", "XP", "XU")
+_WORD = re.compile(r"[A-Z0-9]+")
 
 
 # -- picker options --------------------------------------------------------------------------
@@ -433,8 +435,13 @@ def modifier_options(
     words = query.strip().upper().split()
 
     def matches(option: Option) -> bool:
-        text = f"{option.code} {option.description} {option.category_label}".upper()
-        return not words or option.code.startswith(words[0]) or all(word in text for word in words)
+        """A code that starts with the query, or every query word starting a word of the
+        code's description, category or "when to use" ("sep str" finds XS)."""
+        if not words or option.code.startswith(words[0]):
+            return True
+        text = f"{option.code} {option.description} {option.category_label} {option.when}"
+        vocabulary = _WORD.findall(text.upper())
+        return all(any(v.startswith(word) for v in vocabulary) for word in words)
 
     def option_for(modifier: str, category: Category | None, info: ModifierInfo | None) -> Option:
         row = known.get(modifier) if known else None

@@ -188,6 +188,15 @@
     }
   });
 
+  // focus left the line's modifier slots (Tab, a click elsewhere, a script): close the list
+  document.addEventListener("focusout", function (event) {
+    if (!current || !current.fieldset.contains(event.target)) return;
+    var set = current.fieldset;
+    window.setTimeout(function () {
+      if (current && current.fieldset === set && !set.contains(document.activeElement)) close();
+    }, 0);
+  });
+
   // mousedown, not click: keeps the focus in the slot so the combobox stays in charge
   document.addEventListener("mousedown", function (event) {
     var option = event.target.closest && event.target.closest("[data-modpick-panel] [role=option]");
@@ -212,6 +221,9 @@
   function enhance() {
     $$("[data-modpick-open]").forEach(function (button) { button.hidden = false; });
     $$("[data-modpick-input]").forEach(function (input) {
+      // typing words ("left", "distinct") needs more than two characters; the picked code is
+      // two, and the line form still refuses anything else with a clear message
+      input.removeAttribute("maxlength");
       input.setAttribute("role", "combobox");
       input.setAttribute("aria-autocomplete", "list");
       input.setAttribute("aria-haspopup", "listbox");

@@ -96,6 +96,9 @@ def test_a_query_filters_by_code_or_words_and_reaches_the_whole_release(cms):
     found = _options(_encounter({"code": "20610"}), query="left")
     assert "LT" in _codes(found["laterality"])
     assert "RT" not in _codes(found.get("laterality", []))
+    words = _options(_encounter({"code": "20610"}), query="sep str")
+    every = {o.code for group in words.values() for o in group}
+    assert "XS" in every and "XE" not in every and "59" not in every
     resident = _options(_encounter({"code": "20610"}), query="GC")
     assert _codes(resident["release"]) == ["GC"]
     assert "teaching physician" in resident["release"][0].description
