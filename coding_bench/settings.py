@@ -156,6 +156,12 @@ if not REDIS_URL:
         # Remote-control messages (inspect, ping) would otherwise land in ./control.
         "control_folder": str(_broker_dir / "control"),
     }
+else:
+    # With acks_late, a task whose worker died unacknowledged goes back to the queue this many
+    # seconds after it was delivered; it must exceed the longest import (tests shorten it).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -168,6 +174,11 @@ CELERY_BEAT_SCHEDULE = {
     "activate-scheduled-releases": {
         "task": "codesets.activate_scheduled_releases",
         "schedule": env_int("RELEASE_ACTIVATION_CHECK_SECONDS", 15 * 60),
+    },
+    # Each feed has its own interval; this only says how often to look for feeds that are due.
+    "check-release-feeds": {
+        "task": "codesets.check_release_feeds",
+        "schedule": env_int("RELEASE_FEED_CHECK_SECONDS", 30 * 60),
     },
 }
 
