@@ -614,7 +614,9 @@ def access_export(request: HttpRequest) -> StreamingHttpResponse:
     phi_access_record(
         user=request.user,
         action=PhiAccess.Action.EXPORT,
-        patient_id=params.patient_id,
+        patient_id=params.patient_ids[0]
+        if params.patient_ids and len(params.patient_ids) == 1
+        else None,
         reason=f"PHI access log export: {params.describe()}"[:500],
         ip_address=request.META.get("REMOTE_ADDR"),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
