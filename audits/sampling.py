@@ -132,7 +132,7 @@ def _pool_words(plan: AuditPlan, targets: dict[str, Any], coder_names: dict[int,
     types = targets.get("encounter_types") or []
     labels = [Encounter.Type(t).label.lower() for t in types if t in Encounter.Type.values]
     words = f"{' or '.join(labels)} encounters" if labels else "encounters"
-    words = f"{'pre-bill coded' if plan.kind == AuditPlan.Kind.PRE_BILL else 'billed'} {words}"
+    words = f"{'coded' if plan.kind == AuditPlan.Kind.PRE_BILL else 'billed'} {words}"
     if targets.get("payers"):
         words += f" for {', '.join(targets['payers'])}"
     coders = [coder_names.get(int(c), f"user {c}") for c in targets.get("coders") or []]
@@ -255,6 +255,9 @@ def draw(plan: AuditPlan) -> list[Pick]:
     period = describe_period(plan.date_from, plan.date_to)
     picks: list[Pick] = []
 
+    def counted(words: str, n: int) -> str:
+        return f"{n} {words.replace('encounters', 'encounter', 1) if n == 1 else words}"
+
     def pick(chosen: list[Candidate], prefix: str) -> None:
         for number, candidate in enumerate(chosen, start=1):
             reason = f"{prefix}; draw {number} of {len(chosen)}"
@@ -274,7 +277,9 @@ def draw(plan: AuditPlan) -> list[Pick]:
         count = _percent_count(percent, len(candidates))
         chosen = rng.sample(candidates, count)
         chosen.sort(key=lambda c: c.encounter.pk)
-        pick(chosen, f"random {percent.normalize():f} % of {len(candidates)} {pool} {period}")
+        pick(
+            chosen, f"random {percent.normalize():f} % of {counted(pool, len(candidates))} {period}"
+        )
     else:
         by_coder: dict[int | None, list[Candidate]] = defaultdict(list)
         for candidate in candidates:
@@ -288,7 +293,7 @@ def draw(plan: AuditPlan) -> list[Pick]:
             who = names.get(coder_id, "an unknown coder") if coder_id else "an unknown coder"
             pick(
                 chosen,
-                f"random {wanted} per coder: {len(chosen)} of {len(group)} {pool_per_coder} "
-                f"coded by {who} {period}",
+                f"random {wanted} per coder: {len(chosen)} of "
+                f"{counted(pool_per_coder, len(group))} coded by {who} {period}",
             )
     return picks

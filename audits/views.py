@@ -348,6 +348,9 @@ def _recode_context(request: HttpRequest, item: AuditItem, error: str = "") -> d
         "dos": encounter.date_of_service.isoformat(),
         "poa_choices": DiagnosisAssignment.Poa.choices,
         "procedure_systems": [(s, SYSTEM_LABELS[s]) for s in procedure_systems_for(encounter)],
+        "can_start": item.status == AuditItem.Status.PENDING
+        and item.coder_id != request.user.pk
+        and item.plan.auditors.filter(pk=request.user.pk).exists(),
         "can_recode": item.status == AuditItem.Status.RECODING
         and item.auditor_id == request.user.pk,
         "error": error,

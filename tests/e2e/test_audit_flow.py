@@ -94,7 +94,9 @@ def test_a_pre_bill_audit_from_plan_to_resolved_dispute(
     _shot(sen, "plan_sampled")
     encounter.refresh_from_db()
     assert encounter.status == Encounter.Status.PRE_BILL_AUDIT
-    assert "pre-bill coded encounters" in sen.locator(".sample-table").inner_text()
+    assert (
+        "random 100 % of 1 coded encounter in May 2026" in sen.locator(".sample-table").inner_text()
+    )
 
     # Blind re-code: the coder's codes are nowhere on the page.
     sen.click(f"text={encounter.account_number}")
@@ -142,6 +144,7 @@ def test_a_pre_bill_audit_from_plan_to_resolved_dispute(
 
     # A senior resolves the dispute: the finding is upheld.
     sen.goto(f"{base}/audits/")
+    _shot(sen, "home")
     sen.click("a:has-text('Disputes')")
     dispute = sen.locator(f"#finding-{finding.pk}")
     assert "Provider did not link" in dispute.inner_text()
