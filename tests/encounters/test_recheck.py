@@ -36,8 +36,9 @@ def changed(fy2025, fy2026):
     """A real billable code FY2026 April deleted, and one whose description it revised."""
     diff = release_diff(old=fy2025, new=fy2026)
     billable = set(
-        fy2025.codes.filter(billable=True, code__in=[c.replace(".", "") for c in diff["deleted"]])
-        .values_list("display", flat=True)
+        fy2025.codes.filter(
+            billable=True, code__in=[c.replace(".", "") for c in diff["deleted"]]
+        ).values_list("display", flat=True)
     )
     deleted = sorted(billable)[0]
     revised = next(c for c in diff["revised"] if "." in c)
@@ -156,9 +157,7 @@ def _login(client, user):
     client.login(username=user.username, password=PASSWORD)
 
 
-def test_a_coder_sees_the_flags_with_patient_and_can_resolve_them(
-    client, junior, fy2026, changed
-):
+def test_a_coder_sees_the_flags_with_patient_and_can_resolve_them(client, junior, fy2026, changed):
     encounter = _encounter(junior, changed["deleted"])
     recode.recheck_run(release=fy2026)
     _login(client, junior)
@@ -231,3 +230,12 @@ def test_the_progress_fragment_answers_htmx(client, junior, fy2026, changed):
     assert 'id="recheck-progress"' in page
     assert "Flagged encounters" not in page
     assert "ICD-10-CM FY2026 April update" in page
+
+
+def test_the_workspace_shows_an_open_flag(client, junior, fy2026, changed):
+    encounter = _encounter(junior, changed["deleted"])
+    recode.recheck_run(release=fy2026)
+    _login(client, junior)
+    page = client.get(reverse("encounters:workspace", args=[encounter.pk])).content.decode()
+    assert "Needs recode." in page
+    assert f"{changed['deleted']} deleted by ICD-10-CM FY2026 April update" in page
