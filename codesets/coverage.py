@@ -392,13 +392,12 @@ def _times(number: int) -> str:
     return "1 service" if number == 1 else f"{number} services"
 
 
-def _line_diagnoses(encounter: "EncounterInput", procedure: "Procedure") -> list[str]:
-    if procedure.diagnosis_pointers:
-        count = len(encounter.diagnoses)
-        return [
-            encounter.diagnoses[p - 1].code for p in procedure.diagnosis_pointers if 1 <= p <= count
-        ]
-    return [d.code for d in encounter.diagnoses]
+def _pointed(encounter: "EncounterInput", procedure: "Procedure") -> list[str]:
+    """The diagnoses a line points to (pointers past the list are ignored)."""
+    count = len(encounter.diagnoses)
+    return [
+        encounter.diagnoses[p - 1].code for p in procedure.diagnosis_pointers if 1 <= p <= count
+    ]
 
 
 def check_coverage(encounter: "EncounterInput") -> list["Edit"]:
@@ -423,9 +422,11 @@ def check_coverage(encounter: "EncounterInput") -> list["Edit"]:
         if rule is None or not _in_force(rule, on):
             continue
         if rule.supporting_diagnoses:
-            considered = _line_diagnoses(encounter, procedure)
+            # The line's pointed diagnoses when it has any, else every diagnosis on the claim.
+            pointed = _pointed(encounter, procedure)
+            considered = pointed or [d.code for d in encounter.diagnoses]
             if not any(supports(rule, code) for code in considered):
-                edits.append(_not_supported(rule, procedure, considered))
+                edits.append(_not_supported(rule, procedure, considered, bool(pointed)))
         if rule.frequency_limit and rule.frequency_days:
             units_so_far[key[1]] = units_so_far.get(key[1], 0) + procedure.units
             if key[1] in frequency_reported:
@@ -443,12 +444,14 @@ def check_coverage(encounter: "EncounterInput") -> list["Edit"]:
     return edits
 
 
-def _not_supported(rule: CoverageRule, procedure: "Procedure", considered: list[str]) -> "Edit":
+def _not_supported(
+    rule: CoverageRule, procedure: "Procedure", considered: list[str], pointed: bool
+) -> "Edit":
     from codesets.edits.encounter import Edit
 
     which = (
         f"the diagnoses this line points to ({', '.join(considered)})"
-        if procedure.diagnosis_pointers
+        if pointed
         else (
             f"the encounter's diagnoses ({', '.join(considered)})"
             if considered

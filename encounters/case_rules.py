@@ -35,6 +35,7 @@ from encounters.models import (
 S = Encounter.Status
 # Open: not yet submitted for review. These are the encounters the complex queue can show.
 OPEN_STATUSES = (S.INTAKE, S.READY, S.CODING, S.COMPLEX, S.QUERY_PENDING)
+QUEUE_STATUSES = OPEN_STATUSES[1:]  # what the complex queue shows (reviews.FLAGGED_STATUSES)
 BATCH = 200
 
 # The rule labels stored in each flag (and shown as badges on the complex queue).
@@ -325,9 +326,10 @@ def case_rules_update(*, by: User, **fields: Any) -> RulesUpdate:
 
 
 def case_rule_counts() -> dict[str, int]:
-    """How many open encounters each rule flags now (from the stored flags: one query)."""
+    """How many encounters each rule puts on the complex queue now (from the stored flags:
+    one query); intake encounters are flagged too but join the queue once released."""
     counts: Counter[str] = Counter()
-    for flags in Encounter.objects.filter(status__in=OPEN_STATUSES).values_list(
+    for flags in Encounter.objects.filter(status__in=QUEUE_STATUSES).values_list(
         "complexity_flags", flat=True
     ):
         for rule in {f.get("rule") for f in flags or [] if isinstance(f, dict)}:
@@ -336,4 +338,4 @@ def case_rule_counts() -> dict[str, int]:
 
 
 def flagged_open_count() -> int:
-    return Encounter.objects.filter(status__in=OPEN_STATUSES).exclude(complexity_flags=[]).count()
+    return Encounter.objects.filter(status__in=QUEUE_STATUSES).exclude(complexity_flags=[]).count()

@@ -221,6 +221,12 @@ def test_coverage_reads_only_the_pointed_diagnoses_when_a_line_has_pointers(awv_
     assert _coverage(_professional("I10", "Z00.00", procedures=[line])) == []
 
 
+def test_pointers_past_the_diagnoses_fall_back_to_every_diagnosis(awv_rule):
+    line = {"system": "hcpcs", "code": "G0439", "diagnosis_pointers": [5]}
+    [edit] = _coverage(_professional("I10", "E11.9", procedures=[line]))
+    assert "the encounter's diagnoses (I10, E11.9)" in edit["message"]
+
+
 def test_a_prefix_rule_accepts_any_code_under_it(admin_user):
     coverage_rule_create(
         by=admin_user,
