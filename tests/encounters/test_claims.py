@@ -1,6 +1,6 @@
 """Claims and denials: bill, deny with CARC/RARC, correct (versions kept), resubmit, appeal, pay."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -325,7 +325,9 @@ def test_the_worklist_filters_by_status_payer_and_carc_and_sorts_by_age(intermed
         claim=old, by=intermediate, carc_codes="CO-50", denied_on=today - timedelta(days=0)
     )
     claims.claim_deny(claim=new, by=intermediate, carc_codes="CO-97 CO-4", rarc_codes="M15")
-    Claim.objects.filter(pk=old.pk).update(denied_at=timezone.now() - timedelta(days=40))
+    Claim.objects.filter(pk=old.pk).update(
+        denied_at=timezone.make_aware(datetime.combine(today - timedelta(days=40), time(12)))
+    )
     claims.claim_mark_paid(claim=paid, by=intermediate)
 
     def listed(**filters):
@@ -342,3 +344,19 @@ def test_the_worklist_filters_by_status_payer_and_carc_and_sorts_by_age(intermed
     assert claims.days_since(Claim.objects.get(pk=old.pk).denied_at) == 40
     assert list(claims.denial_worklist(user=junior)) == []
     assert claims.claim_payers_for(user=intermediate) == ["Acme Health", "Blue Shield"]
+
+
+def test_the_demo_claims_load_once_one_billed_and_one_denied(intermediate):
+    assert claims.claims_demo_load(by=intermediate) == 2
+    assert claims.claims_demo_load(by=intermediate) == 0
+    statuses = dict(
+        Claim.objects.filter(encounter__account_number__in=["ACC-50005", "ACC-50006"]).values_list(
+            "encounter__account_number", "status"
+        )
+    )
+    assert statuses == {"ACC-50005": "denied", "ACC-50006": "billed"}
+    denied = Claim.objects.get(encounter__account_number="ACC-50005")
+    assert claims.days_since(denied.denied_at) == 6
+    assert (
+        denied.encounter.diagnoses.get(sequence=1).evidence_quote == "community-acquired pneumonia"
+    )
