@@ -458,19 +458,32 @@ def _not_supported(
             else "the encounter (it has no diagnoses)"
         )
     )
-    wanted = ", ".join(
-        f"{item[:-1]} or any code under it" if item.endswith("*") else item
-        for item in rule.supporting_diagnoses
-    )
-    policy = f" under {rule.policy}" if rule.policy else ""
     return Edit(
         "COVERAGE",
         "error",
         (procedure.code,),
-        f"{rule.payer} covers {procedure.code}{policy} only for a supporting diagnosis, and "
-        f"none of {which} supports it. Diagnoses that would: {wanted}.",
+        f"{rule.payer} covers {procedure.code} only with a supporting diagnosis, and none of "
+        f"{which} supports it. Diagnoses that would: {_wanted(rule)}.{_policy(rule)}",
         _reference(rule),
     )
+
+
+def _wanted(rule: CoverageRule) -> str:
+    """ "Z00.00, Z00.01 or any code under J44, J45" from the rule's codes and prefixes."""
+    codes = [item for item in rule.supporting_diagnoses if not item.endswith("*")]
+    prefixes = [item[:-1].rstrip(".") for item in rule.supporting_diagnoses if item.endswith("*")]
+    parts = [", ".join(codes)] if codes else []
+    if prefixes:
+        parts.append("any code under " + _or(prefixes))
+    return " or ".join(parts)
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+def _policy(rule: CoverageRule) -> str:
+    return f" Policy: {rule.policy}." if rule.policy else ""
 
 
 def _too_often(
@@ -478,7 +491,6 @@ def _too_often(
 ) -> "Edit":
     from codesets.edits.encounter import Edit
 
-    policy = f" under {rule.policy}" if rule.policy else ""
     history = (
         f"the patient already had it on {', '.join(d.isoformat() for d in prior)}"
         if prior
@@ -488,8 +500,8 @@ def _too_often(
         "COVERAGE",
         "error",
         (procedure.code,),
-        f"{rule.payer} covers {procedure.code}{policy} at most {_times(rule.frequency_limit or 0)}"
-        f" in {rule.frequency_days} days: {history}, and this claim adds {units} — {total} in "
-        "all.",
+        f"{rule.payer} covers {procedure.code} at most {_times(rule.frequency_limit or 0)} in "
+        f"{rule.frequency_days} days: {history}, and this claim adds {units} — {total} in all."
+        + _policy(rule),
         _reference(rule),
     )

@@ -195,9 +195,11 @@ def test_rules_in_force_follow_payer_dates_and_status(awv_rule, admin_user):
 def test_coverage_fires_when_no_diagnosis_supports_the_service(awv_rule):
     [edit] = _coverage(_professional("I10"))
     assert edit["severity"] == "error" and edit["codes"] == ["G0439"]
-    assert "Medicare covers G0439 under NCD 140.1 (test)" in edit["message"]
-    assert "the encounter's diagnoses (I10)" in edit["message"]
-    assert "Diagnoses that would: Z00.00, Z00.01." in edit["message"]
+    assert edit["message"] == (
+        "Medicare covers G0439 only with a supporting diagnosis, and none of the encounter's "
+        "diagnoses (I10) supports it. Diagnoses that would: Z00.00, Z00.01. "
+        "Policy: NCD 140.1 (test)."
+    )
     assert edit["reference"].startswith("Coverage rule of Medicare for G0439: NCD 140.1 (test);")
     assert "updated 20" in edit["reference"]
 
@@ -239,14 +241,15 @@ def test_a_prefix_rule_accepts_any_code_under_it(admin_user):
     line = [{"system": "cpt", "code": "94010"}]
     assert _coverage(_professional("J44.9", payer="Acme", procedures=line)) == []
     [edit] = _coverage(_professional("J18.9", payer="Acme", procedures=line))
-    assert "J44 or any code under it" in edit["message"]
+    assert "Diagnoses that would: any code under J44." in edit["message"]
 
 
 def test_the_frequency_limit_counts_prior_services_in_the_window(awv_rule):
     prior = [{"code": "G0439", "date": "2026-01-10"}]
     [edit] = _coverage(_professional("Z00.00", prior=prior))
     assert "at most 1 service in 365 days" in edit["message"]
-    assert "already had it on 2026-01-10, and this claim adds 1 — 2 in all" in edit["message"]
+    assert "already had it on 2026-01-10, and this claim adds 1 — 2 in all." in edit["message"]
+    assert edit["message"].endswith("Policy: NCD 140.1 (test).")
     outside = [{"code": "G0439", "date": "2025-04-15"}, {"code": "G0438", "date": "2026-01-10"}]
     assert _coverage(_professional("Z00.00", prior=outside)) == []
 
