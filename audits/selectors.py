@@ -37,10 +37,13 @@ def plans_for(*, user: User) -> QuerySet[AuditPlan]:
     )
 
 
-def plan_get_for(*, user: User, pk: int) -> AuditPlan:
+def plan_get_for(*, user: User, pk: int, missing_ok: bool = False) -> AuditPlan | None:
+    """The plan (RUN_AUDITS only); a missing one is a 404, or None when `missing_ok`."""
     if not has_capability(user, Capability.RUN_AUDITS):
         raise PermissionDenied("Your role cannot run audits.")
     plan = AuditPlan.objects.select_related("created_by").filter(pk=pk).first()
+    if plan is None and missing_ok:
+        return None
     if plan is None:
         raise Http404("No such audit plan.")
     return plan
@@ -61,7 +64,7 @@ def plan_items(*, plan: AuditPlan) -> QuerySet[AuditItem]:
     )
 
 
-def item_get_for(*, user: User, pk: int) -> AuditItem:
+def item_get_for(*, user: User, pk: int, missing_ok: bool = False) -> AuditItem | None:
     if not has_capability(user, Capability.RUN_AUDITS):
         raise PermissionDenied("Your role cannot run audits.")
     item = (
@@ -71,6 +74,8 @@ def item_get_for(*, user: User, pk: int) -> AuditItem:
         .filter(pk=pk)
         .first()
     )
+    if item is None and missing_ok:
+        return None
     if item is None:
         raise Http404("No such audit item.")
     return item

@@ -261,7 +261,10 @@ def _reason_shown(item: AuditItem) -> str:
 
 @capability_required(Capability.RUN_AUDITS)
 def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = selectors.plan_get_for(user=request.user, pk=pk)
+    plan = selectors.plan_get_for(user=request.user, pk=pk, missing_ok=True)
+    if plan is None:
+        messages.error(request, "That audit plan does not exist (any more).")
+        return redirect("audits:plan_list")
     items = list(selectors.plan_items(plan=plan))
     for item in items:
         item.reason_shown = _reason_shown(item)
@@ -292,8 +295,8 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def plan_sample(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get_for(user=request.user, pk=pk)
     try:
@@ -305,8 +308,8 @@ def plan_sample(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("audits:plan_detail", pk=plan.pk)
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def plan_close(request: HttpRequest, pk: int) -> HttpResponse:
     plan = selectors.plan_get_for(user=request.user, pk=pk)
     try:
@@ -385,7 +388,10 @@ def _comparison_rows(item: AuditItem) -> dict:
 
 @capability_required(Capability.RUN_AUDITS)
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    item = selectors.item_get_for(user=request.user, pk=pk)
+    item = selectors.item_get_for(user=request.user, pk=pk, missing_ok=True)
+    if item is None:
+        messages.error(request, "That audit item does not exist (any more).")
+        return redirect("audits:home")
     encounter = item.encounter
     if item.status in (AuditItem.Status.PENDING, AuditItem.Status.RECODING):
         documents = list(encounter.documents.all())
@@ -421,8 +427,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def item_start(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.item_get_for(user=request.user, pk=pk)
     services.item_start(item=item, by=request.user)
@@ -461,8 +467,8 @@ def _recode_action(request: HttpRequest, pk: int, action) -> HttpResponse:
     return _recode_answer(request, item, saved=True)
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def item_code_add(request: HttpRequest, pk: int) -> HttpResponse:
     kind = request.POST.get("kind", "")
     return _recode_action(
@@ -479,8 +485,8 @@ def item_code_add(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def item_code_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return _recode_action(
         request,
@@ -491,8 +497,8 @@ def item_code_remove(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def item_code_move(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         position = int(request.POST.get("position", ""))
@@ -511,8 +517,8 @@ def item_code_move(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def item_code_line(request: HttpRequest, pk: int) -> HttpResponse:
     kind = request.POST.get("kind", "")
     units = None
@@ -536,8 +542,8 @@ def item_code_line(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def item_complete(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.item_get_for(user=request.user, pk=pk)
     try:
@@ -554,8 +560,8 @@ def item_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("audits:item_detail", pk=item.pk)
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def item_close(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.item_get_for(user=request.user, pk=pk)
     try:
@@ -572,8 +578,8 @@ def item_close(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("audits:item_detail", pk=item.pk)
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def finding_edit(request: HttpRequest, pk: int) -> HttpResponse:
     finding = selectors.finding_get_for(user=request.user, pk=pk)
     error = ""
@@ -627,8 +633,8 @@ def my_findings(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.CODE_ENCOUNTERS)
+@require_POST
 def finding_respond(request: HttpRequest, pk: int) -> HttpResponse:
     finding = selectors.finding_get_for(user=request.user, pk=pk, as_coder=True)
     try:
@@ -654,8 +660,8 @@ def disputes(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.RUN_AUDITS)
+@require_POST
 def finding_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     finding = selectors.finding_get_for(user=request.user, pk=pk)
     try:

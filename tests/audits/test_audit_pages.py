@@ -287,3 +287,21 @@ def test_the_coder_of_an_encounter_cannot_audit_it(senior, intermediate):
 
     with pytest.raises(PermissionDenied, match="another auditor"):
         services.item_start(item=item, by=other_senior)
+
+
+def test_post_only_actions_check_the_role_before_the_method(client, junior, senior):
+    url = reverse("audits:plan_sample", args=[1])
+    assert client.get(url).url.startswith(reverse("accounts:login"))
+    sign_in(client, junior)
+    assert client.get(url).status_code == 403
+    client.logout()
+    sign_in(client, senior)
+    assert client.get(url).status_code == 405
+
+
+def test_a_missing_plan_or_item_sends_the_senior_back_with_a_message(client, senior):
+    sign_in(client, senior)
+    response = client.get(reverse("audits:plan_detail", args=[999999]), follow=True)
+    assert "That audit plan does not exist" in response.content.decode()
+    response = client.get(reverse("audits:item_detail", args=[999999]), follow=True)
+    assert "That audit item does not exist" in response.content.decode()

@@ -157,7 +157,9 @@ def test_targeting_an_encounter_type_and_a_payer(senior, coders):
         )
     )
     assert [p.encounter.pk for p in picks] == [wanted.pk]
-    assert "inpatient encounters for aetna" in picks[0].reason
+    assert picks[0].reason == (
+        "random 100 % of 1 billed inpatient encounter for aetna in May 2026; draw 1 of 1"
+    )
 
 
 def test_targeting_codes_exactly_and_by_prefix(senior, coders):
