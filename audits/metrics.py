@@ -15,8 +15,8 @@ rows (the dashboard test pins the count). The definitions, as the dashboard prin
 - Encounter-level accuracy = audited encounters with no finding that counts / audited
   encounters. Error rate = 1 − accuracy; by category = audited encounters with at least one
   counting finding of that category / audited encounters.
-- DRG accuracy = audited inpatient encounters whose MS-DRG is the same after the audit /
-  audited inpatient encounters grouped both before and after.
+- DRG accuracy = audited encounters whose MS-DRG is the same after the audit / audited
+  encounters grouped to an MS-DRG both before and after (inpatient stays: only they are).
 - Upcoding / downcoding = the comparison's payment effect; weight impact = Σ(original −
   audited relative weight).
 - Turnaround = from an encounter's first transition into "ready" to its first transition
@@ -30,6 +30,7 @@ rows (the dashboard test pins the count). The definitions, as the dashboard prin
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
     Count,
@@ -159,12 +161,10 @@ def with_item_figures(qs: QuerySet[AuditItem]) -> QuerySet[AuditItem]:
 
 
 def _item_aggregates() -> dict[str, Any]:
+    # Only inpatient stays are grouped to an MS-DRG, so "both DRGs present" is the inpatient
+    # test, and the encounter table is joined only when the type filter asks for it.
     inpatient_grouped = (
-        Q(encounter__type=Encounter.Type.INPATIENT)
-        & ~Q(drg_before=None)
-        & ~Q(drg_before="")
-        & ~Q(drg_after=None)
-        & ~Q(drg_after="")
+        ~Q(drg_before=None) & ~Q(drg_before="") & ~Q(drg_after=None) & ~Q(drg_after="")
     )
     up = Q(payment_effect=AuditItem.PaymentEffect.UPCODING)
     down = Q(payment_effect=AuditItem.PaymentEffect.DOWNCODING)
@@ -230,13 +230,66 @@ def weekly_accuracy(filters: QualityFilters) -> list[dict[str, Any]]:
     return out
 
 
-def error_categories(filters: QualityFilters) -> list[dict[str, Any]]:
+@dataclass
+class ItemSummary:
+    team: dict[str, Any]
+    by_coder: dict[int | None, dict[str, Any]]
+    by_week: dict[date, dict[str, Any]]
+
+
+_ADDITIVE = (
+    "items",
+    "codes_total",
+    "codes_agreed",
+    "clean",
+    "drg_items",
+    "drg_same",
+    "upcoding",
+    "downcoding",
+    "upcoding_weight",
+    "downcoding_weight",
+)
+
+
+def item_summary(filters: QualityFilters) -> ItemSummary:
+    """Team, per-coder and per-week figures from one query grouped by (coder, week).
+
+    Every figure is a count or a sum, so the team and the per-coder and per-week rows are
+    sums of the (coder, week) cells; the rates are computed after summing.
+    """
+    rows = (
+        audited_items(filters)
+        .annotate(week=TruncWeek("compared_at"))
+        .values("coder_id", "week")
+        .order_by()
+        .annotate(**_item_aggregates())
+    )
+
+    def empty() -> dict[str, Any]:
+        return dict.fromkeys(_ADDITIVE, 0)
+
+    team, by_coder, by_week = empty(), defaultdict(empty), defaultdict(empty)
+    for row in rows:
+        week = row["week"].date() if isinstance(row["week"], datetime) else row["week"]
+        for target in (team, by_coder[row["coder_id"]], by_week[week]):
+            for key in _ADDITIVE:
+                target[key] += row[key] or 0
+    return ItemSummary(
+        team=_item_rates(team),
+        by_coder={k: _item_rates(v) for k, v in by_coder.items()},
+        by_week={k: _item_rates(v) for k, v in sorted(by_week.items())},
+    )
+
+
+def error_categories(filters: QualityFilters, *, total: int | None = None) -> list[dict[str, Any]]:
     """Per finding category: counting findings, encounters with one, and that error rate.
 
-    Two aggregate queries: the categories (over the findings) and the audited-encounter total.
+    One aggregate query over the findings, plus one for the audited-encounter total unless the
+    caller already has it.
     """
     items = audited_items(filters)
-    total = items.count()
+    if total is None:
+        total = items.count()
     rows = (
         counting_findings()
         .filter(item__in=items.values("pk"))
@@ -311,80 +364,112 @@ class Throughput:
     by_week: dict[date, Turnaround] = field(default_factory=dict)
 
 
+# One pass over the coded encounters (materialized once): percentiles for the team and per
+# coder, and counts per (coder, local day) from which weeks and active days are summed.
 _PG_THROUGHPUT = """
-SELECT GROUPING(coder_id) AS g_coder, GROUPING(week) AS g_week, coder_id, week,
-       COUNT(*) AS coded,
-       COUNT(ready_at) AS with_ready,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours,
-       COUNT(DISTINCT day) AS active_days
-FROM (
-    SELECT t.coder_id, t.ready_at,
-           EXTRACT(EPOCH FROM (t.coded_at - t.ready_at)) / 3600.0 AS hours,
-           (date_trunc('week', t.coded_at AT TIME ZONE %s))::date AS week,
-           (t.coded_at AT TIME ZONE %s)::date AS day
-    FROM ({inner}) t
-) s
-GROUP BY GROUPING SETS ((), (coder_id), (week))
+WITH t AS MATERIALIZED (
+    SELECT coder_id, ready_at,
+           EXTRACT(EPOCH FROM (coded_at - ready_at)) / 3600.0 AS hours,
+           (coded_at AT TIME ZONE %s)::date AS day
+    FROM ({inner}) inner_rows
+)
+SELECT 'p' AS part, GROUPING(coder_id) AS g_coder, coder_id, NULL::date AS day, COUNT(*),
+       COUNT(ready_at),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours)
+FROM t GROUP BY GROUPING SETS ((), (coder_id))
+UNION ALL
+SELECT 'd', 0, coder_id, day, COUNT(*), 0, NULL, NULL FROM t GROUP BY coder_id, day
 """
+
+THROUGHPUT_CACHE_SECONDS = 300
 
 
 def throughput(filters: QualityFilters) -> Throughput:
     """Turnaround (median, p90) and volume for the team, per coder and per week.
 
-    One query on PostgreSQL (GROUPING SETS over the coded encounters); on SQLite, which has no
-    percentile_cont, one query that reads the coded encounters and the figures are computed here.
+    The heaviest figure on the dashboard (every coded encounter in the range, grouped from
+    its transitions), so it is cached: the key holds the newest transition (id, time,
+    encounter), which changes with every workflow step, so a new step is seen at once; the
+    5-minute expiry covers an assignee changed without a step. 1 query on a hit, 2 on a miss.
     """
+    latest = Transition.objects.order_by("-pk").values_list("pk", "at", "encounter_id").first()
+    key = (
+        "quality:throughput:"
+        + hashlib.sha256(
+            repr(
+                (
+                    connection.settings_dict["NAME"],
+                    timezone.get_current_timezone_name(),
+                    filters,
+                    latest,
+                )
+            ).encode()
+        ).hexdigest()
+    )
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    result = _throughput(filters)
+    cache.set(key, result, THROUGHPUT_CACHE_SECONDS)
+    return result
+
+
+def _throughput(filters: QualityFilters) -> Throughput:
+    """On PostgreSQL one query; on SQLite, which has no percentile_cont, one query that reads
+    the coded encounters, and the figures are computed here."""
     inner = coded_encounters(filters)
+    per_day: dict[tuple[int | None, date], int] = defaultdict(int)
     result = Throughput()
     if connection.vendor == "postgresql":
         inner_sql, inner_params = inner.query.sql_with_params()
         tz = timezone.get_current_timezone_name()
         with connection.cursor() as cursor:
-            cursor.execute(_PG_THROUGHPUT.format(inner=inner_sql), [tz, tz, *inner_params])
-            for g_coder, g_week, coder_id, week, *figures in cursor.fetchall():
-                coded, with_ready, median, p90, days = figures
+            cursor.execute(_PG_THROUGHPUT.format(inner=inner_sql), [tz, *inner_params])
+            for part, g_coder, coder_id, day, coded, with_ready, median, p90 in cursor.fetchall():
+                if part == "d":
+                    per_day[(coder_id, day)] = coded
+                    continue
                 row = Turnaround(
                     coded=coded,
                     with_ready=with_ready,
                     median_hours=None if median is None else float(median),
                     p90_hours=None if p90 is None else float(p90),
-                    active_days=days,
                 )
-                if g_coder and g_week:
+                if g_coder:
                     result.team = row
-                elif not g_coder:
-                    result.by_coder[coder_id] = row
                 else:
-                    result.by_week[week] = row
-        return result
-    groups: dict[tuple[str, Any], list] = defaultdict(list)
-    for row in inner:
-        coded_local = timezone.localtime(row["coded_at"])
-        day = coded_local.date()
+                    result.by_coder[coder_id] = row
+    else:
+        hours_by: dict[Any, list[float]] = defaultdict(list)
+        counts: dict[Any, int] = defaultdict(int)
+        for row in inner:
+            day = timezone.localtime(row["coded_at"]).date()
+            per_day[(row["coder_id"], day)] += 1
+            for key in ("team", ("coder", row["coder_id"])):
+                counts[key] += 1
+                if row["ready_at"] is not None:
+                    hours_by[key].append((row["coded_at"] - row["ready_at"]).total_seconds() / 3600)
+        for key, n in counts.items():
+            values = sorted(hours_by[key])
+            row = Turnaround(
+                coded=n,
+                with_ready=len(values),
+                median_hours=_percentile(values, 0.5),
+                p90_hours=_percentile(values, 0.9),
+            )
+            if key == "team":
+                result.team = row
+            else:
+                result.by_coder[key[1]] = row
+    team_days = set()
+    for (coder_id, day), n in per_day.items():
+        team_days.add(day)
+        if coder_id in result.by_coder:
+            result.by_coder[coder_id].active_days += 1
         week = day - timedelta(days=day.weekday())
-        hours = (
-            None
-            if row["ready_at"] is None
-            else (row["coded_at"] - row["ready_at"]).total_seconds() / 3600
-        )
-        for key in (("team", None), ("coder", row["coder_id"]), ("week", week)):
-            groups[key].append((hours, day))
-    for (kind, key), values in groups.items():
-        hours = sorted(h for h, _ in values if h is not None)
-        row = Turnaround(
-            coded=len(values),
-            with_ready=len(hours),
-            median_hours=_percentile(hours, 0.5),
-            p90_hours=_percentile(hours, 0.9),
-            active_days=len({d for _, d in values}),
-        )
-        if kind == "team":
-            result.team = row
-        elif kind == "coder":
-            result.by_coder[key] = row
-        else:
-            result.by_week[key] = row
+        result.by_week.setdefault(week, Turnaround()).coded += n
+    result.team.active_days = len(team_days)
     return result
 
 
@@ -462,13 +547,7 @@ ITEM_OUTCOMES = {
 def items_for(filters: QualityFilters, *, outcome: str = "all", category: str = "") -> QuerySet:
     """The audited items behind a number on the dashboard."""
     qs = audited_items(filters)
-    grouped = (
-        Q(encounter__type=Encounter.Type.INPATIENT)
-        & ~Q(drg_before=None)
-        & ~Q(drg_before="")
-        & ~Q(drg_after=None)
-        & ~Q(drg_after="")
-    )
+    grouped = ~Q(drg_before=None) & ~Q(drg_before="") & ~Q(drg_after=None) & ~Q(drg_after="")
     if outcome == "clean":
         qs = qs.filter(has_error=False)
     elif outcome == "errors":

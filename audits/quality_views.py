@@ -173,9 +173,9 @@ def _weeks(filters: metrics.QualityFilters) -> list[date]:
 def quality_context(filters: metrics.QualityFilters) -> dict[str, Any]:
     """Everything the dashboard (and a coder's scorecard) shows, as display-ready values."""
     target = AuditSettings.current().accuracy_target
-    totals = metrics.team_totals(filters)
-    weekly = {row["week"]: row for row in metrics.weekly_accuracy(filters)}
-    categories = metrics.error_categories(filters)
+    summary = metrics.item_summary(filters)
+    totals, weekly = summary.team, summary.by_week
+    categories = metrics.error_categories(filters, total=totals["items"])
     flow = metrics.throughput(filters)
     backlog = metrics.prebill_backlog_summary(filters)
     target_ratio = float(target) / 100
@@ -270,7 +270,7 @@ def quality_context(filters: metrics.QualityFilters) -> dict[str, Any]:
         c["rate_text"] = pct(c["error_rate"])
     for b in backlog["buckets"]:
         b["url"] = _drill(filters, "backlog", bucket=b["key"])
-    scorecards = _scorecard_rows(filters, metrics.coder_accuracy(filters), flow)
+    scorecards = _scorecard_rows(filters, summary.by_coder, flow)
     meets = totals["code_accuracy"] is not None and totals["code_accuracy"] >= target_ratio
     return {
         "filters": filters,

@@ -186,7 +186,7 @@ def test_encounter_level_accuracy_counts_pending_and_upheld_findings(audited):
 
 def test_drg_accuracy_and_payment_effect(audited):
     totals = metrics.team_totals(RANGE)
-    # inpatient grouped both times: items 2, 3, 5; unchanged: item 2
+    # grouped to an MS-DRG both times: items 2, 3, 5 (inpatient); unchanged: item 2
     assert (totals["drg_items"], totals["drg_same"]) == (3, 1)
     assert totals["drg_accuracy"] == pytest.approx(1 / 3)
     assert (totals["upcoding"], totals["downcoding"]) == (1, 1)
@@ -222,6 +222,19 @@ def test_weekly_trend_splits_by_the_week_of_comparison(audited):
     assert [w["items"] for w in weeks] == [3, 2]
     assert weeks[0]["code_accuracy"] == pytest.approx(14 / 16)
     assert weeks[1]["code_accuracy"] == 1
+
+
+def test_one_query_summary_agrees_with_the_separate_figures(audited, coders):
+    summary = metrics.item_summary(RANGE)
+    assert summary.team == metrics.team_totals(RANGE)
+    for coder_id, row in metrics.coder_accuracy(RANGE).items():
+        row.pop("coder_id")
+        assert summary.by_coder[coder_id] == row
+    weekly = metrics.weekly_accuracy(RANGE)
+    assert list(summary.by_week) == [w["week"] for w in weekly]
+    assert [v["code_accuracy"] for v in summary.by_week.values()] == [
+        w["code_accuracy"] for w in weekly
+    ]
 
 
 def test_encounter_type_filter(audited):
