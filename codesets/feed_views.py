@@ -24,7 +24,10 @@ class FeedForm(forms.Form):
         label="File address",
         max_length=500,
         assume_scheme="https",
-        widget=forms.URLInput(attrs={"placeholder": "https://www.cms.gov/files/zip/…"}),
+        # A text box (styled like the others) that still validates as an address.
+        widget=forms.TextInput(
+            attrs={"inputmode": "url", "placeholder": "https://www.cms.gov/files/zip/…"}
+        ),
         help_text="The address of the file itself (zip, csv, txt, xlsx), not of a web page.",
     )
     label = forms.CharField(
