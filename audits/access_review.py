@@ -223,8 +223,9 @@ def flags_of(row: PhiAccess, params: AccessParams) -> list[dict[str, str]]:
                 "code": "no_relationship",
                 "label": FLAG_HELP["no_relationship"][0],
                 "why": (
-                    f"{row.user.get_username()} had no assignment, workflow step, review or "
-                    "audit on any encounter of this patient, and none was in an open queue."
+                    f"{row.user.get_full_name() or row.user.get_username()} had no assignment, "
+                    "workflow step, review or audit on any encounter of this patient, and none "
+                    "was in an open queue."
                 ),
             }
         )

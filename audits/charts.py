@@ -93,7 +93,7 @@ def hbar_chart(
     width: int = 560,
 ) -> SafeString:
     """One horizontal bar per row: label on the left, value at the end of the bar."""
-    label_w, value_w, row_h, top = 190, 64, 26, 6
+    label_w, value_w, row_h, top = 210, 110, 26, 6
     height = top * 2 + row_h * max(len(bars), 1)
     svg = _Svg(title, desc, width, height)
     top_value = max_value or max((b.value or 0 for b in bars), default=0) or 1
@@ -194,7 +194,7 @@ def line_chart(
     height: int = 240,
 ) -> SafeString:
     """Lines over shared x labels; gaps where a value is None; an optional target line."""
-    left, right, top, bottom = 48, width - 110, 14, height - 28
+    left, right, top, bottom = 48, width - 100, 34, height - 28
     svg = _Svg(title, desc, width, height)
     y_of = _y_axis(svg, left=left, right=right, top=top, bottom=bottom, lo=lo, hi=hi, fmt=fmt)
     labels = [b.label for b in series[0].points] if series else []
@@ -205,7 +205,7 @@ def line_chart(
     def x_of(i: int) -> float:
         return left + (i * step if len(labels) > 1 else (right - left) / 2)
 
-    every = max(1, len(labels) // 8)  # at most ~8 x labels, so they never overlap
+    every = max(1, -(-len(labels) // 7))  # at most 7 x labels, so they never overlap
     for i, label in enumerate(labels):
         if i % every == 0 or i == len(labels) - 1:
             svg.parts.append(
@@ -220,7 +220,6 @@ def line_chart(
             f'<text x="{right + 6}" y="{y + 4:.1f}" fill="{TARGET}" font-weight="600">'
             f"{escape(target.label)}</text>"
         )
-    legend_y = top + 30
     for n, s in enumerate(series):
         colour = s.colour or COLOURS[n % len(COLOURS)]
         segments, current = [], []
@@ -247,10 +246,12 @@ def line_chart(
                 f'fill="#fff" stroke="{colour}" stroke-width="2.5"/>'
             )
             svg.parts.append(_link(point, dot, f"{s.name}, {point.label}: {shown}"))
+        # Legend above the plot, left to right, so it never meets the target label.
+        lx = left + n * 150
         svg.parts.append(
-            f'<line x1="{right + 6}" x2="{right + 22}" y1="{legend_y + n * 18}" '
-            f'y2="{legend_y + n * 18}" stroke="{colour}" stroke-width="3"/>'
-            f'<text x="{right + 26}" y="{legend_y + n * 18 + 4}" fill="{INK}">'
-            f"{escape(s.name)}</text>"
+            f'<line x1="{lx}" x2="{lx + 18}" y1="12" y2="12" stroke="{colour}" '
+            f'stroke-width="3"/><circle cx="{lx + 9}" cy="12" r="3.5" fill="#fff" '
+            f'stroke="{colour}" stroke-width="2"/>'
+            f'<text x="{lx + 24}" y="16" fill="{INK}">{escape(s.name)}</text>'
         )
     return svg.render("chart-line")

@@ -36,9 +36,8 @@ def pct(value: float | None) -> str:
 
 
 def hours(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+    # Always hours, so rows compare at a glance (no "47.8 h" next to "2.0 d").
+    return "—" if value is None else f"{value:,.1f} h"
 
 
 def weight(value: Any) -> str:
@@ -161,6 +160,11 @@ def _scorecard_rows(
     return rows
 
 
+def _per_coder_day(flow: metrics.Throughput) -> str:
+    coder_days = sum(t.active_days for t in flow.by_coder.values())
+    return "—" if not coder_days else f"{flow.team.coded / coder_days:.1f}"
+
+
 def _weeks(filters: metrics.QualityFilters) -> list[date]:
     first = filters.date_from - timedelta(days=filters.date_from.weekday())
     weeks = []
@@ -231,7 +235,7 @@ def quality_context(filters: metrics.QualityFilters) -> dict[str, Any]:
             ]
         ),
         hi=1.0,
-        target=Target(target_ratio, f"Target {target:g} %"),
+        target=Target(target_ratio, f"Target {float(target):g} %"),
     )
     volume = column_chart(
         title="Encounters coded per week",
@@ -294,7 +298,14 @@ def quality_context(filters: metrics.QualityFilters) -> dict[str, Any]:
             "drg_changed": totals["drg_items"] - totals["drg_same"],
             "median": hours(flow.team.median_hours),
             "p90": hours(flow.team.p90_hours),
-            "per_day": "—" if flow.team.per_day is None else f"{flow.team.per_day:.1f}",
+            # Per coder per day: all coded ÷ all coder-days (each coder's active days summed).
+            "per_day": _per_coder_day(flow),
+            "coded": f"{flow.team.coded:,}",
+            "codes_agreed": f"{totals['codes_agreed']:,}",
+            "codes_total": f"{totals['codes_total']:,}",
+            "items": f"{totals['items']:,}",
+            "clean": f"{totals['clean']:,}",
+            "with_errors": f"{totals['with_errors']:,}",
             "upcoding_weight": weight(totals["upcoding_weight"]),
             "downcoding_weight": weight(totals["downcoding_weight"]),
         },
