@@ -22,29 +22,44 @@ DEMO_CLAIMS = [
         "hypoxic respiratory failure on admission (SpO2 84% on room air), treated with IV "
         "ceftriaxone and azithromycin and 4 L oxygen by nasal cannula; weaned to room air.",
         "codes": [
-            ("J18.9", "", "community-acquired pneumonia"),
+            ("J18.9", "Y", "community-acquired pneumonia"),
             ("J96.01", "Y", "acute hypoxic respiratory failure"),
         ],
+        "procedures": [],
         "amount": "14250.00",
-        "denial": (
-            "CO-50 CO-16",
-            "N115 MA130",
-            "Inpatient level of care not supported; POA "
-            "indicator missing on the principal diagnosis.",
-        ),
+        "denial": None,
     },
     {
+        # Spirometry billed with hypertension only: the payer's coverage rule wants a
+        # respiratory diagnosis, and the note documents dyspnea that was not coded.
         "mrn": "DEMO-1006",
-        "patient": ("Lindqvist", "Greta", date(1958, 9, 30), "F", "Blue Cross PPO"),
+        "patient": ("Lindqvist", "Greta", date(1958, 9, 30), "F", "Medicare"),
         "account": "ACC-50006",
         "type": Encounter.Type.PROFESSIONAL,
         "days": 0,
-        "note": "Office visit: COPD, stable on tiotropium; essential hypertension, controlled.",
-        "codes": [("J44.9", "", "COPD, stable"), ("I10", "", "essential hypertension")],
+        "note": "Office visit: two months of dyspnea on exertion, worse on stairs. History of "
+        "essential hypertension, controlled on amlodipine. Spirometry performed in the office: "
+        "FEV1/FVC 0.79, no obstruction.",
+        "codes": [("I10", "", "essential hypertension")],
+        "procedures": [("94010", "Spirometry performed in the office")],
         "amount": "145.00",
-        "denial": None,
+        "denial": (
+            "CO-50",
+            "N115",
+            "Spirometry is not reasonable and necessary for the diagnosis billed (see the LCD).",
+        ),
     },
 ]
+
+
+def _evidence(document, phrase: str) -> dict:
+    start = document.text.index(phrase)
+    return {
+        "evidence_document": document,
+        "evidence_start": start,
+        "evidence_end": start + len(phrase),
+        "evidence_quote": phrase,
+    }
 
 
 @transaction.atomic
@@ -52,7 +67,7 @@ def claims_demo_load(*, by: User) -> int:
     """One denied and one billed demo claim (synthetic patients), billed through the services
     so the claim page shows a real timeline. Safe to run again."""
     from codesets.selectors import code_lookup
-    from encounters.models import DiagnosisAssignment, Document, Patient
+    from encounters.models import DiagnosisAssignment, Document, Patient, ProcedureAssignment
 
     made = 0
     today = timezone.localdate()
@@ -94,7 +109,6 @@ def claims_demo_load(*, by: User) -> int:
             text=chart["note"],
         )
         for sequence, (code, poa, phrase) in enumerate(chart["codes"], start=1):
-            start = chart["note"].index(phrase)
             row = code_lookup(system="icd10cm", code=code, on=encounter.date_of_service)
             DiagnosisAssignment.objects.create(
                 encounter=encounter,
@@ -103,10 +117,19 @@ def claims_demo_load(*, by: User) -> int:
                 sequence=sequence,
                 poa=poa,
                 created_by=by,
-                evidence_document=document,
-                evidence_start=start,
-                evidence_end=start + len(phrase),
-                evidence_quote=phrase,
+                **_evidence(document, phrase),
+            )
+        for sequence, (code, phrase) in enumerate(chart["procedures"], start=1):
+            # A CPT number: kept without a description (the AMA text is licensed).
+            ProcedureAssignment.objects.create(
+                encounter=encounter,
+                system=ProcedureAssignment.System.CPT,
+                code=code,
+                sequence=sequence,
+                performed_on=encounter.date_of_service,
+                diagnosis_pointers=[1],
+                created_by=by,
+                **_evidence(document, phrase),
             )
         claim = claim_bill(encounter=encounter, by=by, billed_amount=chart["amount"])
         # Billed ten days ago, so the denial has an age on the worklist.

@@ -346,17 +346,19 @@ def test_the_worklist_filters_by_status_payer_and_carc_and_sorts_by_age(intermed
     assert claims.claim_payers_for(user=intermediate) == ["Acme Health", "Blue Shield"]
 
 
-def test_the_demo_claims_load_once_one_billed_and_one_denied(intermediate):
+def test_the_demo_claims_load_once_and_the_denial_points_at_the_coverage_edit(intermediate):
+    from codesets.coverage import coverage_demo_rules_load
+    from encounters.coding import encounter_edits
+
+    coverage_demo_rules_load()
     assert claims.claims_demo_load(by=intermediate) == 2
     assert claims.claims_demo_load(by=intermediate) == 0
-    statuses = dict(
-        Claim.objects.filter(encounter__account_number__in=["ACC-50005", "ACC-50006"]).values_list(
-            "encounter__account_number", "status"
-        )
-    )
-    assert statuses == {"ACC-50005": "denied", "ACC-50006": "billed"}
-    denied = Claim.objects.get(encounter__account_number="ACC-50005")
+    billed = Claim.objects.get(encounter__account_number="ACC-50005")
+    denied = Claim.objects.get(encounter__account_number="ACC-50006")
+    assert (billed.status, denied.status) == ("billed", "denied")
     assert claims.days_since(denied.denied_at) == 6
-    assert (
-        denied.encounter.diagnoses.get(sequence=1).evidence_quote == "community-acquired pneumonia"
-    )
+    assert billed.encounter.coding_versions.get().drg["drg"]
+    causes = claims.likely_causes(claim=denied, edits=encounter_edits(encounter=denied.encounter))
+    assert [c["code"] for c in causes] == ["CO-50", "N115"]
+    for cause in causes:
+        assert [(e["rule"], e["codes"]) for e in cause["edits"]] == [("COVERAGE", ["94010"])]
