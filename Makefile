@@ -57,6 +57,7 @@ bench: install
 	$(PY) bench/run.py
 	$(PY) bench/edits_bench.py
 	$(PY) bench/drg_bench.py
+	$(PY) bench/dashboard_bench.py
 	$(PY) bench/import_bench.py
 	$(PY) bench/recheck_bench.py
 
