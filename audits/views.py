@@ -361,12 +361,23 @@ def _recode_context(request: HttpRequest, item: AuditItem, error: str = "") -> d
     }
 
 
+def _drg_row(drg: dict | None) -> dict:
+    """Every key the page shows, present even when the stay could not be grouped."""
+    drg = drg or {}
+    return {
+        "drg": drg.get("drg") or "",
+        "description": drg.get("description") or drg.get("error") or "",
+        "severity": drg.get("severity") or "",
+        "weight": drg.get("weight"),
+    }
+
+
 def _comparison_rows(item: AuditItem) -> dict:
     """Side-by-side lists for the comparison view: each line marked agree or not."""
     findings = list(item.findings.select_related("resolved_by").order_by("pk"))
     flagged: dict[str, list[str]] = {}
     for finding in findings:
-        for code in (finding.original_code, finding.audited_code):
+        for code in {finding.original_code, finding.audited_code} - {""}:
             if code:
                 flagged.setdefault(code, []).append(finding.get_kind_display())
 
@@ -375,7 +386,11 @@ def _comparison_rows(item: AuditItem) -> dict:
 
     original = item.original_coding or {}
     audited = item.audited_coding or {}
+    drg_before, drg_after = _drg_row(item.original_drg), _drg_row(item.audited_drg)
     return {
+        "drg_rows": [("Coder", drg_before), ("Auditor", drg_after)],
+        "drg_before": drg_before,
+        "drg_after": drg_after,
         "findings": findings,
         "orig_dx": rows(original.get("diagnoses") or []),
         "orig_px": rows(original.get("procedures") or []),

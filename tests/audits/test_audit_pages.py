@@ -13,6 +13,7 @@ from audits import services
 from audits.models import AuditItem, AuditPlan, Finding
 from encounters.models import Encounter
 from tests.audits.plan_factories import coded_encounter, plan
+from tests.codesets.drg_data import drg_weights, drg_weights_release  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.factories import DocumentFactory
 
@@ -305,3 +306,27 @@ def test_a_missing_plan_or_item_sends_the_senior_back_with_a_message(client, sen
     assert "That audit plan does not exist" in response.content.decode()
     response = client.get(reverse("audits:item_detail", args=[999999]), follow=True)
     assert "That audit item does not exist" in response.content.decode()
+
+
+@pytest.mark.usefixtures("drg_weights")
+def test_the_inpatient_comparison_shows_both_drgs_and_possible_upcoding(client, senior, junior):
+    coded_encounter(
+        junior,
+        inpatient=True,
+        status="billed",
+        diagnoses=[("J18.9", "Y"), ("N17.0", "Y"), ("E11.9", "Y")],
+    )
+    item = services.plan_sample(plan=plan(senior, percent=Decimal("100")), by=senior)[0]
+    services.item_start(item=item, by=senior)
+    for code, poa in (("J18.9", "Y"), ("E11.9", "N"), ("E87.1", "Y")):
+        services.recode_code_add(item=item, by=senior, kind="diagnoses", code=code, poa=poa)
+    services.item_complete(item=item, by=senior)
+    sign_in(client, senior)
+    page = client.get(reverse("audits:item_detail", args=[item.pk])).content.decode()
+    assert "193 → 194" in page
+    assert "Simple Pneumonia and Pleurisy with MCC" in page
+    assert "0.5085" in page  # 1.3144 − 0.8059
+    assert "Possible upcoding" in page
+    assert "POA Y → N" in page
+    plan_page = client.get(reverse("audits:plan_detail", args=[item.plan_id])).content.decode()
+    assert "25.0 %" in plan_page  # J18.9 agreed of J18.9, N17.0, E11.9, E87.1
