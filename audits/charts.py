@@ -9,6 +9,7 @@ link to the rows behind it. Labels are escaped here; the result is safe to outpu
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -64,6 +65,15 @@ class _Svg:
             f'<desc id="chart-d{n}">{escape(self.desc)}</desc>'
         )
         return mark_safe(head + "".join(self.parts) + "</svg>")  # every label escaped above
+
+
+def _nice(value: float) -> float:
+    """Round an axis maximum up to 1, 2, 2.5 or 5 × a power of ten (ticks read well)."""
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return value
 
 
 def _empty(x: float, y: float) -> str:
@@ -157,7 +167,7 @@ def column_chart(
     """Vertical columns over categories (weeks), value printed above each column."""
     left, right, top, bottom = 48, width - 10, 18, height - 28
     svg = _Svg(title, desc, width, height)
-    hi = max((b.value or 0 for b in bars), default=0) or 1
+    hi = _nice(max((b.value or 0 for b in bars), default=0) or 1)
     y_of = _y_axis(
         svg, left=left, right=right, top=top, bottom=bottom, lo=0, hi=hi, fmt=lambda v: f"{v:,.0f}"
     )

@@ -6,12 +6,12 @@ from audits import quality_views as views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
-    path("quality/list/", views.quality_list, name="quality_list"),
-    path("quality/coders/<int:pk>/", views.scorecard, name="scorecard"),
-    path("quality/target/", views.quality_target, name="quality_target"),
-    path("quality/export/items.csv", views.quality_export_items, name="quality_export_items"),
+    path("dashboard/list/", views.quality_list, name="quality_list"),
+    path("dashboard/coders/<int:pk>/", views.scorecard, name="scorecard"),
+    path("dashboard/target/", views.quality_target, name="quality_target"),
+    path("dashboard/export/items.csv", views.quality_export_items, name="quality_export_items"),
     path(
-        "quality/export/findings.csv",
+        "dashboard/export/findings.csv",
         views.quality_export_findings,
         name="quality_export_findings",
     ),

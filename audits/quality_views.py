@@ -7,6 +7,7 @@ render. Every number on the dashboard links to the drill-down list with the same
 from __future__ import annotations
 
 import csv
+import math
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -160,6 +161,10 @@ def _scorecard_rows(
     return rows
 
 
+def _floor_tenth(values: list[float]) -> float:
+    return math.floor(min(values) * 10) / 10
+
+
 def _per_coder_day(flow: metrics.Throughput) -> str:
     coder_days = sum(t.active_days for t in flow.by_coder.values())
     return "—" if not coder_days else f"{flow.team.coded / coder_days:.1f}"
@@ -225,7 +230,7 @@ def quality_context(filters: metrics.QualityFilters) -> dict[str, Any]:
                 ],
             ),
         ],
-        lo=min(
+        lo=_floor_tenth(
             [0.5, target_ratio - 0.1]
             + [
                 v

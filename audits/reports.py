@@ -237,7 +237,7 @@ def _selection(plan: AuditPlan) -> str:
     if plan.method == AuditPlan.Method.PER_CODER:
         text = f"{plan.per_coder} encounters per coder"
     else:
-        text = f"random {plan.percent:g} % of encounters" if plan.percent else "random"
+        text = f"random {float(plan.percent):g} % of encounters" if plan.percent else "random"
     targets = [f"{k}: {v}" for k, v in (plan.targets or {}).items() if v]
     return text + (f" ({'; '.join(targets)})" if targets else "")
 
@@ -256,7 +256,14 @@ def plan_report_pdf(report: dict[str, Any]) -> bytes:
     from fpdf.fonts import FontFace
 
     plan = report["plan"]
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
+
+    class ReportPdf(FPDF):
+        def footer(self) -> None:
+            self.set_y(-10)
+            self.set_font("Helvetica", "", 8)
+            self.cell(0, 5, _latin1(f"{plan.name} - page {self.page_no()} of {{nb}}"), align="R")
+
+    pdf = ReportPdf(orientation="L", unit="mm", format="A4")
     pdf.set_title(_latin1(f"Coding audit report - {plan.name}"))
     pdf.set_author("Coding Bench")
     pdf.set_auto_page_break(auto=True, margin=14)

@@ -152,7 +152,7 @@ def test_dashboard_queries_do_not_grow_with_rows(client, senior_user, django_ass
     # A new transition changes the cache key: the next request computes (one query more)...
     with django_assert_num_queries(13):
         response = client.get(reverse("audits:dashboard"), RANGE)
-    assert response.content.decode().count('href="/audits/quality/coders/') == 4
+    assert response.content.decode().count('href="/audits/dashboard/coders/') == 4
     assert "17" in response.content.decode()  # 2 + 15 coded encounters
     # ...and the one after reads the cache, with the same count as with a quarter of the rows.
     with django_assert_num_queries(12):
