@@ -99,6 +99,8 @@ def user_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()[:100]
     rows = users.user_list(role=role, active=active, search=search)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for person in page.object_list:
+        person.status_badge, person.status_label = users.user_status(person)
     context = {
         "page": page,
         "role": role if role in Role.values else "",
@@ -163,6 +165,7 @@ def _detail_context(request: HttpRequest, user: User, **forms_: forms.Form) -> d
         ),
         "devices": list(devices_for_user(user, confirmed=None)),
         "invite_pending": users.user_has_pending_invite(user),
+        "status": users.user_status(user),
         "is_self": user.pk == request.user.pk,
     }
 

@@ -79,6 +79,16 @@ def user_has_pending_invite(user: User) -> bool:
     return not user.has_usable_password()
 
 
+def user_status(user: User) -> tuple[str, str]:
+    """(badge key, words) for lists: deactivated, invited (never signed in, no password yet),
+    password reset (waiting for the user to choose a new one) or active."""
+    if not user.is_active:
+        return "retired", "Deactivated"
+    if not user.has_usable_password():
+        return ("pending", "Invited") if user.last_login is None else ("pending", "Password reset")
+    return "active", "Active"
+
+
 def user_from_uid(uidb64: str) -> User | None:
     try:
         pk = urlsafe_base64_decode(uidb64).decode()
