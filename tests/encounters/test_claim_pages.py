@@ -129,12 +129,13 @@ def test_the_denial_form_refuses_an_unknown_code_and_keeps_the_input(client, int
     assert claim.status == "denied" and claim.rarc_codes == ["N115"]
 
 
-def test_the_claim_page_shows_likely_causes_with_the_current_edits(client, intermediate, denied):
-    html = (
-        _login(client, intermediate)
-        .get(reverse("encounters:claim_detail", args=[denied.encounter_id]))
-        .content.decode()
-    )
+def test_the_claim_page_shows_likely_causes_with_the_current_edits(
+    client, intermediate, denied, django_assert_max_num_queries
+):
+    _login(client, intermediate)
+    with django_assert_max_num_queries(30):
+        response = client.get(reverse("encounters:claim_detail", args=[denied.encounter_id]))
+    html = response.content.decode()
     assert "Likely causes" in html
     assert 'data-rule="POA_MISSING"' in html  # CO-16 / MA130 → the missing POA on J18.9
     assert "COVERAGE" in html  # CO-50 / N115 point at the coverage rule

@@ -362,3 +362,30 @@ def test_the_demo_claims_load_once_and_the_denial_points_at_the_coverage_edit(in
     assert [c["code"] for c in causes] == ["CO-50", "N115"]
     for cause in causes:
         assert [(e["rule"], e["codes"]) for e in cause["edits"]] == [("COVERAGE", ["94010"])]
+
+
+def test_a_resubmitted_claim_can_be_denied_and_corrected_again(billed, intermediate):
+    claims.claim_deny(claim=billed, by=intermediate, carc_codes="CO-50", rarc_codes="N115")
+    claims.claim_correction_start(claim=billed, by=intermediate)
+    claims.claim_resubmit(claim=billed, by=intermediate, reason="Appeal with records attached")
+    claim = claims.claim_deny(claim=billed, by=intermediate, carc_codes="CO-97", rarc_codes="M15")
+    assert (claim.status, claim.carc_codes, claim.rarc_codes) == (
+        "denied",
+        [{"group": "CO", "code": "97"}],
+        ["M15"],
+    )
+    first = claim.events.filter(kind="denied").order_by("pk").first()
+    assert first.detail["carc"] == [{"group": "CO", "code": "50"}]  # the first denial is kept
+    claims.claim_correction_start(claim=claim, by=intermediate)
+    claims.claim_resubmit(claim=claim, by=intermediate, reason="Second try")
+    stay = claim.encounter
+    assert list(stay.coding_versions.values_list("number", "reason")) == [
+        (1, "As billed"),
+        (2, "Appeal with records attached"),
+        (3, "Second try"),
+    ]
+    assert _steps(stay)[-3:] == [
+        ("resubmitted", "denied"),
+        ("denied", "corrected"),
+        ("corrected", "resubmitted"),
+    ]
