@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
@@ -394,7 +394,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @capability_required(Capability.VIEW_QUALITY_METRICS)
 def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
-    coder = get_object_or_404(User, pk=pk)
+    coder = User.objects.filter(pk=pk).first()
+    if coder is None:
+        messages.error(request, "There is no such coder; the dashboard lists every coder.")
+        return redirect("audits:dashboard")
     form, filters = _filters(request)
     filters = filters.replace(coder_id=coder.pk)
     context = quality_context(filters)
@@ -573,16 +576,27 @@ def quality_export_findings(request: HttpRequest) -> StreamingHttpResponse:
     )
 
 
+def _plan_or_none(request: HttpRequest, pk: int) -> AuditPlan | None:
+    plan = AuditPlan.objects.filter(pk=pk).first()
+    if plan is None:
+        messages.error(request, f"There is no audit plan {pk}.")
+    return plan
+
+
 @capability_required(Capability.RUN_AUDITS)
 def quality_plan_report(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = get_object_or_404(AuditPlan, pk=pk)
+    plan = _plan_or_none(request, pk)
+    if plan is None:
+        return redirect("audits:home")
     report = reports.plan_report(plan)
     return render(request, "audits/quality/plan_report.html", {"report": report, "plan": plan})
 
 
 @capability_required(Capability.RUN_AUDITS)
 def quality_plan_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = get_object_or_404(AuditPlan, pk=pk)
+    plan = _plan_or_none(request, pk)
+    if plan is None:
+        return redirect("audits:home")
     pdf = reports.plan_report_pdf(reports.plan_report(plan))
     phi_access_record(
         user=request.user,

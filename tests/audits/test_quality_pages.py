@@ -253,3 +253,14 @@ def test_navigation_offers_quality_and_access_log_to_seniors(as_senior):
     html = as_senior.get(reverse("audits:dashboard")).content.decode()
     assert f'href="{reverse("audits:dashboard")}"' in html
     assert f'href="{reverse("audits:access_review")}"' in html
+
+
+def test_unknown_coder_or_plan_says_so_instead_of_a_bare_404(as_senior):
+    for url in (
+        reverse("audits:scorecard", args=[987654]),
+        reverse("audits:quality_plan_report", args=[987654]),
+        reverse("audits:quality_plan_report_pdf", args=[987654]),
+    ):
+        response = as_senior.get(url, follow=True)
+        assert response.redirect_chain, url
+        assert "There is no" in response.content.decode(), url
