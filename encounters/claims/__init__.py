@@ -31,6 +31,7 @@ from encounters.claims.codes import (
 )
 from encounters.claims.demo import claims_demo_load
 from encounters.claims.selectors import (
+    AGE_FILTERS,
     OPEN_DENIALS,
     WORKLIST_SORTS,
     WORKLIST_STATUSES,
@@ -56,6 +57,7 @@ from encounters.claims.services import (
 from encounters.claims.versions import coding_diff, coding_snapshot, version_columns
 
 __all__ = [
+    "AGE_FILTERS",
     "CARC",
     "GROUP_CODES",
     "OPEN_DENIALS",

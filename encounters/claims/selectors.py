@@ -1,7 +1,7 @@
 """Reads for the claims pages, already filtered to what the user may see."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -39,6 +39,10 @@ class WorklistFilters:
     payer: str = ""
     carc: str = ""
     sort: str = "age"
+    older_than_days: int | None = None  # denied more than N calendar days ago
+
+
+AGE_FILTERS = {"14": 14, "30": 30, "60": 60}
 
 
 def claims_visible_to(*, user: User) -> QuerySet[Claim]:
@@ -56,6 +60,10 @@ def denial_worklist(*, user: User, filters: WorklistFilters | None = None) -> Qu
         claims = claims.filter(status=filters.status)
     if filters.payer:
         claims = claims.filter(payer=filters.payer)
+    if filters.older_than_days is not None:
+        cutoff = timezone.localdate() - timedelta(days=filters.older_than_days)
+        start_of_cutoff = timezone.make_aware(datetime.combine(cutoff, time.min))
+        claims = claims.filter(denied_at__lt=start_of_cutoff)
     if filters.carc:
         code = filters.carc.strip().upper().split("-")[-1].lstrip("0")
         if connection.features.supports_json_field_contains:

@@ -43,6 +43,7 @@ def denials(request: HttpRequest) -> HttpResponse:
         payer=request.GET.get("payer", "").strip(),
         carc=request.GET.get("carc", "").strip(),
         sort=sort,
+        older_than_days=claims.AGE_FILTERS.get(request.GET.get("age", "")),
     )
     rows = claims.denial_worklist(user=request.user, filters=filters)
     page = Paginator(rows, WORKLIST_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -56,6 +57,7 @@ def denials(request: HttpRequest) -> HttpResponse:
             ("status", status if status != "open" else ""),
             ("payer", filters.payer),
             ("carc", filters.carc),
+            ("age", request.GET.get("age", "") if filters.older_than_days else ""),
             ("sort", sort if sort != "age" else ""),
         )
         if v
@@ -69,7 +71,14 @@ def denials(request: HttpRequest) -> HttpResponse:
         "payers": claims.claim_payers_for(user=request.user),
         "carc_choices": sorted(claims.CARC.values(), key=_code_order),
         "filter_query": urlencode(kept),
-        "filtered": bool(filters.payer or filters.carc or status != "open"),
+        "filtered": bool(
+            filters.payer or filters.carc or filters.older_than_days or status != "open"
+        ),
+        "ages": [
+            ("", "Any age"),
+            *((k, f"Denied over {v} days ago") for k, v in claims.AGE_FILTERS.items()),
+        ],
+        "age": request.GET.get("age", "") if filters.older_than_days else "",
         "ready_count": claims.ready_to_bill_for(user=request.user).count(),
         "tab": "denials",
     }

@@ -83,6 +83,8 @@ def test_the_worklist_lists_open_denials_with_their_codes_and_filters(
     )
     other = client.get(reverse("encounters:denials") + "?carc=97").content.decode()
     assert denied.claim_number not in other and "No claims match the filters" in other
+    aged = client.get(reverse("encounters:denials") + "?age=14").content.decode()
+    assert denied.claim_number not in aged  # denied today
 
 
 def test_billing_from_the_ready_list(client, intermediate, stay):

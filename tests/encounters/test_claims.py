@@ -340,6 +340,7 @@ def test_the_worklist_filters_by_status_payer_and_carc_and_sorts_by_age(intermed
     assert listed(carc="97") == [new] and listed(carc="CO-50") == [old]
     assert listed(payer="Acme Health") == [old]
     assert listed(status="paid") == [paid]
+    assert listed(older_than_days=30) == [old] and listed(older_than_days=60) == []
     assert set(listed(status="all")) == {old, new, paid}
     assert claims.days_since(Claim.objects.get(pk=old.pk).denied_at) == 40
     assert list(claims.denial_worklist(user=junior)) == []
