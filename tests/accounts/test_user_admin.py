@@ -306,3 +306,21 @@ def test_the_admin_home_summarises_users_and_links_the_pages(admin_client, junio
     text = page.content.decode()
     assert reverse("accounts:users") in text
     assert reverse("codesets:release_upload") in text
+
+
+def test_every_users_page_needs_manage_users_and_the_link_page_is_public():
+    from accounts import user_urls
+    from accounts.permissions import Capability
+
+    capabilities = {p.name: p.callback.required_capability for p in user_urls.urlpatterns}
+    assert capabilities.pop("set_password") is None
+    assert set(capabilities.values()) == {Capability.MANAGE_USERS}
+
+
+@pytest.mark.parametrize(
+    "name", ["user_role", "user_deactivate", "user_reactivate", "user_reset_password"]
+)
+def test_changes_are_post_only(admin_client, junior, name):
+    response = admin_client.get(reverse(f"accounts:{name}", args=[junior.pk]))
+    assert response.status_code == 405
+    assert not UserChange.objects.filter(user=junior).exists()

@@ -439,3 +439,13 @@ def test_labels_and_dates_are_suggested_from_the_file_name(name, system, label, 
         assert suggestion.effective_from == effective_from
     if system == "drg-weights":
         assert suggestion.effective_from == date(2026, 10, 1)
+
+
+def test_every_release_admin_page_declares_its_capability():
+    from accounts.permissions import Capability
+    from codesets import release_admin_urls
+
+    capabilities = {p.name: p.callback.required_capability for p in release_admin_urls.urlpatterns}
+    readable = {"release_detail", "release_progress"}
+    assert {capabilities[n] for n in readable} == {Capability.VIEW_RELEASES}
+    assert {c for n, c in capabilities.items() if n not in readable} == {Capability.MANAGE_RELEASES}
