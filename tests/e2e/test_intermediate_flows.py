@@ -80,6 +80,12 @@ def test_escalated_case_drg_what_if_query_answer_submit(
         arg=before,
     )
     with_mcc = page.locator("#drg-panel [data-drg]").get_attribute("data-drg")
+    # Present on admission: the POA edit clears once it is chosen.
+    page.locator("#edits [data-rule=POA_MISSING]").wait_for()
+    failure = encounter.diagnoses.get(code="J96.01")
+    page.select_option(f"#poa-{failure.pk}", "Y")
+    page.locator("#edits [data-rule=POA_MISSING]").wait_for(state="detached")
+    page.wait_for_load_state("networkidle")  # the DRG panel re-groups after the save
     assert "J96.01" in page.locator("#drg-panel .drg-ccs").inner_text()
 
     # What-if: leave J96.01 out — the DRG falls back, nothing is saved.
@@ -91,7 +97,9 @@ def test_escalated_case_drg_what_if_query_answer_submit(
     assert encounter.diagnoses.filter(code="J96.01").exists()
 
     # The documentation does not state respiratory failure: query the provider.
-    page.locator("details.query-new summary").click()
+    query_form = page.locator("details.query-new")
+    if query_form.get_attribute("open") is None:  # open already when there is no query yet
+        query_form.locator("summary").click()
     page.fill("#q-ind-text-ws", INDICATOR)
     page.fill(
         "#q-question-ws",
