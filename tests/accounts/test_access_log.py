@@ -222,3 +222,21 @@ def test_review_page_needs_the_capability(client, coder):
     client.force_login(coder)
     assert client.get(reverse("audits:access_review")).status_code == 403
     assert client.get(reverse("audits:access_export")).status_code == 403
+
+
+def test_review_page_queries_do_not_grow_with_rows(
+    client, reviewer, coder, django_assert_num_queries
+):
+    encounters = [EncounterFactory(assignee=coder) for _ in range(3)]
+    for encounter in encounters:
+        record(coder, encounter)
+    client.get(reverse("audits:access_review"))
+    # session + user, users for the filter, count, the page with its flag subqueries, the
+    # page's MRNs, session save (3)
+    with django_assert_num_queries(9) as few:
+        client.get(reverse("audits:access_review"))
+    for encounter in [EncounterFactory(assignee=user_make(f"u{i}")) for i in range(20)]:
+        record(coder, encounter)
+    with django_assert_num_queries(len(few.captured_queries)):
+        html = client.get(reverse("audits:access_review")).content.decode()
+    assert html.count("data-access=") == 23
