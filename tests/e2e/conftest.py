@@ -124,7 +124,11 @@ def page(browser):
 def code_sets(transactional_db, django_db_blocker):
     """The bundled code sets, re-imported if an earlier browser test's flush removed them."""
     from codesets.models import Release
+    from codesets.search import warm_indexes
     from codesets.services import codesets_bootstrap
 
     if not Release.objects.filter(status=Release.Status.ACTIVE).exists():
         codesets_bootstrap(include_cms=False)
+    # The live server runs in this process: build the search indexes before the browser types,
+    # so the first search is not the one paying for it (SEARCH_WARM_UP is off in tests).
+    warm_indexes()
