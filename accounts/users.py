@@ -4,6 +4,8 @@ Users are never deleted, so their history (codes assigned, reviews, PHI access) 
 Every change an admin makes is written as a UserChange row in the same transaction.
 """
 
+import logging
+import smtplib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,6 +21,7 @@ from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.models import CODER_ROLES, Role, User, UserChange
 
+logger = logging.getLogger(__name__)
 token_generator: PasswordResetTokenGenerator = default_token_generator
 
 
@@ -147,7 +150,12 @@ def _mail_link(*, user: User, path: str, base_url: str, invited: bool) -> bool:
         f"Hello {user.get_full_name() or user.username},\n\n{opening}\n"
         f"Choose your password here (the link works once, for {hours} hours):\n\n{url}\n"
     )
-    send_mail(subject, body, None, [user.email], fail_silently=False)
+    try:
+        send_mail(subject, body, None, [user.email], fail_silently=False)
+    except (OSError, smtplib.SMTPException) as exc:
+        # The admin still sees the link and can hand it over; the account change stands.
+        logger.warning("Could not mail the set-password link to %s: %s", user.email, exc)
+        return False
     return True
 
 

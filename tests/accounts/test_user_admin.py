@@ -132,6 +132,8 @@ def test_an_invitation_mails_a_link_that_sets_the_password_once(admin_client, cl
 def test_a_password_reset_locks_the_old_password_and_the_link_sets_a_new_one(
     admin_client, admin_user, junior, client
 ):
+    assert client.login(username="jun", password=PASSWORD)  # signed in before: not "Invited"
+    client.logout()
     response = admin_client.post(
         reverse("accounts:user_reset_password", args=[junior.pk]), follow=True
     )
@@ -140,6 +142,8 @@ def test_a_password_reset_locks_the_old_password_and_the_link_sets_a_new_one(
     assert change.action == UserChange.Action.PASSWORD_RESET and change.actor == admin_user
     assert change.detail["from"] == "password set"
     assert not client.login(username="jun", password=PASSWORD)
+    listed = admin_client.get(reverse("accounts:users"), {"q": "jun"})
+    assert [u.status_label for u in listed.context["page"].object_list] == ["Password reset"]
 
     client.post(link, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert client.login(username="jun", password=NEW_PASSWORD)
@@ -324,3 +328,13 @@ def test_changes_are_post_only(admin_client, junior, name):
     response = admin_client.get(reverse(f"accounts:{name}", args=[junior.pk]))
     assert response.status_code == 405
     assert not UserChange.objects.filter(user=junior).exists()
+
+
+def test_a_mail_server_that_is_down_still_leaves_the_admin_the_link(admin_user, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    user, link = users.user_admin_create(
+        actor=admin_user, username="offline", email="off@example.org", role=Role.JUNIOR
+    )
+    assert link.path.startswith("/set-password/") and link.emailed is False
+    assert _last_change(user).detail["emailed"] is False
