@@ -160,12 +160,16 @@ def with_item_figures(qs: QuerySet[AuditItem]) -> QuerySet[AuditItem]:
     )
 
 
+# Grouped to an MS-DRG before and after: both JSON objects carry a "drg" key. (has_key rather
+# than comparing the extracted text with "": SQLite turns that comparison into
+# JSON_EXTRACT('', '$') and fails with "malformed JSON".)
+GROUPED_BOTH_TIMES = Q(original_drg__has_key="drg") & Q(audited_drg__has_key="drg")
+
+
 def _item_aggregates() -> dict[str, Any]:
     # Only inpatient stays are grouped to an MS-DRG, so "both DRGs present" is the inpatient
     # test, and the encounter table is joined only when the type filter asks for it.
-    inpatient_grouped = (
-        ~Q(drg_before=None) & ~Q(drg_before="") & ~Q(drg_after=None) & ~Q(drg_after="")
-    )
+    inpatient_grouped = GROUPED_BOTH_TIMES
     up = Q(payment_effect=AuditItem.PaymentEffect.UPCODING)
     down = Q(payment_effect=AuditItem.PaymentEffect.DOWNCODING)
     return {
@@ -547,7 +551,7 @@ ITEM_OUTCOMES = {
 def items_for(filters: QualityFilters, *, outcome: str = "all", category: str = "") -> QuerySet:
     """The audited items behind a number on the dashboard."""
     qs = audited_items(filters)
-    grouped = ~Q(drg_before=None) & ~Q(drg_before="") & ~Q(drg_after=None) & ~Q(drg_after="")
+    grouped = GROUPED_BOTH_TIMES
     if outcome == "clean":
         qs = qs.filter(has_error=False)
     elif outcome == "errors":
