@@ -6,14 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.models import Role
-from accounts.services import user_create
+from accounts.models import Role, User
 from audits import services
 from audits.comparison import compare
 from audits.models import AuditItem, AuditPlan, Finding
 from tests.audits.plan_factories import coded_encounter, plan
 from tests.codesets.drg_data import drg_weights, drg_weights_release  # noqa: F401
-from tests.conftest import PASSWORD
 
 K = Finding.Kind
 
@@ -145,7 +143,7 @@ def _audit(senior, coder, original, audited):
 
 @pytest.fixture
 def coder(db):
-    return user_create(username="coder1", password=PASSWORD, role=Role.JUNIOR)
+    return User.objects.create(username="coder1", role=Role.JUNIOR)  # never signs in
 
 
 @pytest.mark.django_db

@@ -7,24 +7,20 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.models import Role
-from accounts.services import user_create
+from accounts.models import Role, User
 from audits import sampling, services
 from audits.models import AuditItem, AuditPlan
 from encounters.models import Encounter
 from tests.audits.plan_factories import aware, coded_encounter, plan
 from tests.codesets.drg_data import drg_weights, drg_weights_release  # noqa: F401
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def coders(db):
-    return [
-        user_create(username=name, password=PASSWORD, role=Role.JUNIOR)
-        for name in ("ann", "bob", "cy")
-    ]
+    # They never sign in: no password to hash (a million PBKDF2 rounds per user).
+    return [User.objects.create(username=name, role=Role.JUNIOR) for name in ("ann", "bob", "cy")]
 
 
 @pytest.fixture
