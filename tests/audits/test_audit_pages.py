@@ -330,3 +330,41 @@ def test_the_inpatient_comparison_shows_both_drgs_and_possible_upcoding(client, 
     assert "POA Y → N" in page
     plan_page = client.get(reverse("audits:plan_detail", args=[item.plan_id])).content.decode()
     assert "25.0 %" in plan_page  # J18.9 agreed of J18.9, N17.0, E11.9, E87.1
+
+
+def test_the_auditor_sets_poa_modifiers_and_units_on_their_lines(client, senior, junior):
+    coded_encounter(junior, status="billed", diagnoses=[("E11.9", "")])
+    coded_encounter(junior, status="billed", inpatient=True, diagnoses=[("J18.9", "Y")])
+    items = services.plan_sample(plan=plan(senior, percent=Decimal("100")), by=senior)
+    outpatient, inpatient = sorted(items, key=lambda i: i.encounter.type == "inpatient")
+    sign_in(client, senior)
+    for item in items:
+        client.post(reverse("audits:item_start", args=[item.pk]))
+    line = reverse("audits:item_code_line", args=[inpatient.pk])
+    client.post(
+        reverse("audits:item_code_add", args=[inpatient.pk]), {"kind": "diagnoses", "q": "J18.9"}
+    )
+    client.post(line, {"kind": "diagnoses", "index": "0", "poa": "N"})
+    response = client.post(
+        line, {"kind": "diagnoses", "index": "0", "poa": "X"}, HTTP_HX_REQUEST="true"
+    )
+    assert "POA is Y, N, U, W or 1." in response.content.decode()
+    inpatient.refresh_from_db()
+    assert inpatient.audited_coding["diagnoses"][0]["poa"] == "N"
+
+    add = reverse("audits:item_code_add", args=[outpatient.pk])
+    client.post(add, {"kind": "procedures", "system": "cpt", "q": "99213"})
+    client.post(
+        reverse("audits:item_code_line", args=[outpatient.pk]),
+        {"kind": "procedures", "index": "0", "modifiers": ["25", "", "", ""], "units": "2"},
+    )
+    outpatient.refresh_from_db()
+    line = outpatient.audited_coding["procedures"][0]
+    assert (line["system"], line["code"], line["modifiers"], line["units"]) == (
+        "cpt",
+        "99213",
+        ["25"],
+        2,
+    )
+    page = client.get(reverse("audits:item_detail", args=[outpatient.pk])).content.decode()
+    assert 'value="25"' in page
