@@ -70,9 +70,9 @@ def denial_worklist(*, user: User, filters: WorklistFilters | None = None) -> Qu
             claims = claims.filter(carc_codes__contains=[{"code": code}])
         else:  # SQLite: no JSON containment; the open worklist is small enough to scan
             pks = [
-                c.pk
-                for c in claims.only("pk", "carc_codes")
-                if any(item.get("code") == code for item in c.carc_codes)
+                pk
+                for pk, codes in claims.values_list("pk", "carc_codes")
+                if any(item.get("code") == code for item in codes)
             ]
             claims = claims.filter(pk__in=pks)
     order = WORKLIST_SORTS.get(filters.sort, WORKLIST_SORTS["age"])[1]
