@@ -26,6 +26,10 @@ SAMPLE_KWARGS = {
     "new_id": None,
     "pk": None,  # an encounter in the unassigned pool, made per test
     "document_pk": None,  # its document, with an uploaded original
+    "user_id": None,  # a user, for the user administration pages
+    "release_id": None,  # the newest ICD-10-CM release
+    "uidb64": "MQ",  # a set-password link: refused as invalid, which is the point for a GET
+    "token": "x-y",
 }
 
 
@@ -90,7 +94,15 @@ def kwargs_sample(db, settings, tmp_path):
         "new_id": releases[-1].pk,
         "pk": document.encounter_id,
         "document_pk": document.pk,
+        "user_id": _any_user().pk,
+        "release_id": releases[-1].pk,
     }
+
+
+def _any_user():
+    from accounts.services import user_create
+
+    return user_create(username="sample-user", password=PASSWORD, role=Role.JUNIOR)
 
 
 @pytest.mark.django_db
