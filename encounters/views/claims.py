@@ -6,7 +6,6 @@ encounter works before and after billing. Function views: parse, call one servic
 """
 
 import logging
-from datetime import date
 from urllib.parse import urlencode
 
 from django import forms
@@ -171,7 +170,6 @@ def _detail_context(request: HttpRequest, encounter: Encounter, claim: Claim) ->
         "error_edits": [e for e in edits if e["severity"] == "error"],
         "columns": columns,
         "age": claims.days_since(claim.denied_at),
-        "S": Claim.Status,
         "can_deny": claim.status in (Claim.Status.BILLED, Claim.Status.RESUBMITTED),
         "can_pay": claim.status in (Claim.Status.BILLED, Claim.Status.RESUBMITTED),
         "can_close": claim.status
@@ -395,6 +393,5 @@ def claim_appeal_print(request: HttpRequest, pk: int) -> HttpResponse:
         "encounter": encounter,
         "text": claim.appeal_letter if saved else claims.appeal_draft(claim=claim, by=request.user),
         "saved": saved,
-        "today": date.today(),
     }
     return render(request, "encounters/claims/appeal_print.html", context)
