@@ -54,6 +54,9 @@ def person(user: User | None) -> str:
 # -- filters ---------------------------------------------------------------------------------
 
 
+MAX_RANGE_DAYS = 2 * 366
+
+
 class QualityFilterForm(forms.Form):
     """from / to / coder / type, the GET names every dashboard link carries."""
 
@@ -81,6 +84,10 @@ class QualityFilterForm(forms.Form):
         start, end = data.get("from"), data.get("to")
         if start and end and start > end:
             raise forms.ValidationError("The start date is after the end date.")
+        if start and end and (end - start).days > MAX_RANGE_DAYS:
+            raise forms.ValidationError(
+                "Choose at most two years at a time (the charts are weekly)."
+            )
         return data
 
     def filters(self) -> metrics.QualityFilters:

@@ -264,3 +264,10 @@ def test_unknown_coder_or_plan_says_so_instead_of_a_bare_404(as_senior):
         response = as_senior.get(url, follow=True)
         assert response.redirect_chain, url
         assert "There is no" in response.content.decode(), url
+
+
+def test_a_range_over_two_years_is_refused_with_a_message(as_senior):
+    html = as_senior.get(
+        reverse("audits:dashboard"), {"from": "2010-01-01", "to": "2026-03-01"}
+    ).content.decode()
+    assert "Choose at most two years at a time" in html
