@@ -25,6 +25,17 @@ def pytest_collection_modifyitems(config, items):
     ]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """A cheap hasher for test users: PBKDF2 costs ~2 s a user on these machines, and the
+    hashing itself is Django's, not ours. Production settings are tested in a subprocess."""
+    from django.contrib.auth import hashers
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    hashers.get_hashers.cache_clear()
+    hashers.get_hashers_by_algorithm.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Import every bundled release into the test database once for the whole run."""
