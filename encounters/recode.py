@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -211,8 +212,17 @@ def _flag(*, release: Release, ids: list[int], reasons: dict[str, str]) -> None:
         target.only, encounter_id__in=ids, code__in=list(reasons)
     ).values_list("encounter_id", "code"):
         hits.setdefault(encounter_id, set()).add(code)
+    encounters = list(
+        Encounter.objects.filter(pk__in=ids).select_related("patient").prefetch_related("diagnoses")
+    )
+    if release.system.slug == "icd10cm":
+        # Every candidate is dated inside this release: load the codes of the whole batch into
+        # the edits engine's code book at once rather than a few queries per encounter.
+        from codesets.edits.codebook import book, plain
+
+        book("cm", release.pk).load({plain(d.code) for e in encounters for d in e.diagnoses.all()})
     flags = []
-    for encounter in Encounter.objects.filter(pk__in=ids).select_related("patient"):
+    for encounter in encounters:
         codes = sorted(hits.get(encounter.pk, ()))
         if not codes:
             continue
@@ -239,10 +249,12 @@ def _flag(*, release: Release, ids: list[int], reasons: dict[str, str]) -> None:
 
 
 def _finish(recheck_pk: int, release: Release) -> None:
+    now = timezone.now()
     ReleaseRecheck.objects.filter(pk=recheck_pk).update(
         status=ReleaseRecheck.Status.DONE,
         flagged=RecodeFlag.objects.filter(release=release).count(),
-        finished_at=timezone.now(),
+        started_at=Coalesce("started_at", Value(now)),
+        finished_at=now,
     )
 
 

@@ -144,10 +144,22 @@ def test_activation_queues_the_recheck_through_celery(
     assert ReleaseRecheck.objects.get(release=fy2026).status == ReleaseRecheck.Status.DONE
 
 
-def test_edit_table_releases_recheck_nothing(cms_releases):
-    ptp = next(r for r in cms_releases if r.system.slug == "ncci-ptp")
+def test_edit_table_releases_recheck_nothing():
+    from codesets.services import code_system_get
+
+    ptp = Release.objects.create(
+        system=code_system_get("ncci-ptp"),
+        setting="practitioner",
+        label="PTP no codes",
+        effective_from=date(2026, 7, 1),
+        source=Release.Source.FILE,
+        source_name="ptp.csv",
+        checksum="0" * 64,
+        status=Release.Status.IMPORTED,
+    )
     assert recode.recheck_queue(release=ptp) is None
     assert recode.release_code_reasons(release=ptp) == {}
+    assert not ReleaseRecheck.objects.filter(release=ptp).exists()
 
 
 # ---------------------------------------------------------------- pages
