@@ -206,7 +206,11 @@ def line_chart(
     """Lines over shared x labels; gaps where a value is None; an optional target line."""
     left, right, top, bottom = 48, width - 100, 34, height - 28
     svg = _Svg(title, desc, width, height)
-    y_of = _y_axis(svg, left=left, right=right, top=top, bottom=bottom, lo=lo, hi=hi, fmt=fmt)
+    tenths = round((hi - lo) * 10)  # a tick every 10 points when the span allows (50–100 %)
+    ticks = tenths if 2 <= tenths <= 10 and abs((hi - lo) * 10 - tenths) < 1e-9 else 4
+    y_of = _y_axis(
+        svg, left=left, right=right, top=top, bottom=bottom, lo=lo, hi=hi, fmt=fmt, ticks=ticks
+    )
     labels = [b.label for b in series[0].points] if series else []
     if not labels:
         svg.parts.append(_empty(left + 8, bottom - 8))
