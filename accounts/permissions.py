@@ -152,20 +152,42 @@ HOME_URL_NAME: dict[str, str] = {
     Role.ADMIN: "accounts:admin_home",
 }
 
-NAVIGATION: list[tuple[str, str, Capability]] = [
-    ("My queue", "encounters:queue", Capability.CODE_ENCOUNTERS),
-    ("Intake", "encounters:intake", Capability.INTAKE_CHARTS),
-    ("Complex cases", "encounters:complex", Capability.WORK_COMPLEX_CASES),
-    ("Reviews", "encounters:review_queue", Capability.REVIEW_JUNIORS),
-    ("Feedback", "encounters:feedback", Capability.CODE_ENCOUNTERS),
-    ("Audit findings", "audits:my_findings", Capability.CODE_ENCOUNTERS),
-    ("Needs recode", "encounters:recode_list", Capability.CODE_ENCOUNTERS),
-    ("Queries", "encounters:queries", Capability.MANAGE_QUERIES),
-    ("Denials", "encounters:denials", Capability.WORK_DENIALS),
-    ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
-    ("Quality", "audits:dashboard", Capability.VIEW_QUALITY_METRICS),
-    ("Access log", "audits:access_review", Capability.REVIEW_PHI_ACCESS),
-    ("Codes", "codesets:search", Capability.SEARCH_CODES),
-    ("Releases", "codesets:releases", Capability.VIEW_RELEASES),
-    ("Administration", "accounts:admin_home", Capability.MANAGE_USERS),
+# The top bar shows the sections a role has; the current section's pages show as tabs below.
+NavItem = tuple[str, str, Capability]
+NAVIGATION: list[tuple[str, list[NavItem]]] = [
+    (
+        "Coding",
+        [
+            ("My queue", "encounters:queue", Capability.CODE_ENCOUNTERS),
+            ("Intake", "encounters:intake", Capability.INTAKE_CHARTS),
+            ("Feedback", "encounters:feedback", Capability.CODE_ENCOUNTERS),
+            ("Audit findings", "audits:my_findings", Capability.CODE_ENCOUNTERS),
+            ("Needs recode", "encounters:recode_list", Capability.CODE_ENCOUNTERS),
+        ],
+    ),
+    (
+        "Cases",
+        [
+            ("Complex cases", "encounters:complex", Capability.WORK_COMPLEX_CASES),
+            ("Reviews", "encounters:review_queue", Capability.REVIEW_JUNIORS),
+            ("Queries", "encounters:queries", Capability.MANAGE_QUERIES),
+            ("Denials", "encounters:denials", Capability.WORK_DENIALS),
+        ],
+    ),
+    (
+        "Quality",
+        [
+            ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
+            ("Dashboard", "audits:dashboard", Capability.VIEW_QUALITY_METRICS),
+            ("Access log", "audits:access_review", Capability.REVIEW_PHI_ACCESS),
+        ],
+    ),
+    (
+        "Codes",
+        [
+            ("Code search", "codesets:search", Capability.SEARCH_CODES),
+            ("Releases", "codesets:releases", Capability.VIEW_RELEASES),
+        ],
+    ),
+    ("Administration", [("Administration", "accounts:admin_home", Capability.MANAGE_USERS)]),
 ]

@@ -35,7 +35,7 @@ def test_a_junior_imports_codes_attaches_evidence_and_submits(code_sets, live_se
     assert encounter.status == Encounter.Status.READY
 
     # The queue: open the chart, claim it.
-    page.click("nav[aria-label=Main] >> text=My queue")
+    page.click("nav[aria-label=Coding] >> text=My queue")
     page.click(f"a:has-text('{encounter.account_number}')")
     page.click("text=Claim and start coding")
     page.wait_for_selector("#dx-q")

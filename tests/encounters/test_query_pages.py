@@ -233,7 +233,9 @@ def test_the_closed_tab_lists_answered_and_withdrawn_queries(client, intermediat
 
 def test_the_navigation_offers_queries_to_intermediates_only(client, intermediate, junior):
     _login(client, intermediate)
-    assert reverse("encounters:queries") in client.get(reverse("encounters:queue")).content.decode()
+    # Queries is a page of the Cases section: its tabs show on the section's pages.
+    body = client.get(reverse("encounters:complex")).content.decode()
+    assert reverse("encounters:queries") in body
     client.logout()
     _login(client, junior)
     assert (

@@ -73,7 +73,8 @@ def test_the_navigation_offers_reviews_to_reviewers_and_feedback_to_coders(
     assert reverse("encounters:feedback") in body
     assert reverse("encounters:review_queue") not in body
     client.logout()
-    body = login(client, intermediate).get(reverse("encounters:queue")).content.decode()
+    # Reviews is a page of the Cases section: its tabs show on the section's pages.
+    body = login(client, intermediate).get(reverse("encounters:complex")).content.decode()
     assert reverse("encounters:review_queue") in body
 
 
