@@ -30,6 +30,7 @@ STEPS: dict[tuple[str, str], Capability] = {
     (S.BILLED, S.DENIED): Capability.WORK_DENIALS,
     (S.BILLED, S.CLOSED): Capability.WORK_DENIALS,
     (S.DENIED, S.CORRECTED): Capability.WORK_DENIALS,
+    (S.DENIED, S.CLOSED): Capability.WORK_DENIALS,  # written off, or the denial accepted
     (S.CORRECTED, S.RESUBMITTED): Capability.WORK_DENIALS,
     (S.RESUBMITTED, S.DENIED): Capability.WORK_DENIALS,
     (S.RESUBMITTED, S.CLOSED): Capability.WORK_DENIALS,

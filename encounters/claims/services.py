@@ -258,14 +258,15 @@ def claim_mark_paid(*, claim: Claim, by: User, paid_amount: Any = None, note: st
 
 @transaction.atomic
 def claim_close(*, claim: Claim, by: User, note: str = "") -> Claim:
-    """Close a paid claim, or a billed/resubmitted one the payer settled without payment."""
+    """Close a paid claim; a billed/resubmitted one the payer settled without payment; or a
+    denied one written off (the denial accepted). Unpaid closes need the reason."""
     _require(by, Capability.WORK_DENIALS)
     claim, encounter = _lock_claim(claim)
-    if claim.status == C.DENIED or claim.status == C.CORRECTED:
+    if claim.status == C.CORRECTED:
         raise ValidationError(
-            "A denied claim is corrected and resubmitted (or appealed) before it can be closed."
+            "This claim is being corrected: resubmit it, or finish the correction first."
         )
-    _require_status(claim, (C.BILLED, C.RESUBMITTED, C.PAID), "closed")
+    _require_status(claim, (C.BILLED, C.RESUBMITTED, C.PAID, C.DENIED), "closed")
     if claim.status != C.PAID and not note.strip():
         raise ValidationError({"note": "Say why an unpaid claim is closed."})
     frm = claim.status

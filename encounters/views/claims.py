@@ -173,7 +173,7 @@ def _detail_context(request: HttpRequest, encounter: Encounter, claim: Claim) ->
         "can_deny": claim.status in (Claim.Status.BILLED, Claim.Status.RESUBMITTED),
         "can_pay": claim.status in (Claim.Status.BILLED, Claim.Status.RESUBMITTED),
         "can_close": claim.status
-        in (Claim.Status.BILLED, Claim.Status.RESUBMITTED, Claim.Status.PAID),
+        in (Claim.Status.BILLED, Claim.Status.RESUBMITTED, Claim.Status.PAID, Claim.Status.DENIED),
         "can_correct": claim.status == Claim.Status.DENIED,
         "can_resubmit": correcting,
         "can_appeal": claim.status in (Claim.Status.DENIED, Claim.Status.CORRECTED),

@@ -261,10 +261,16 @@ def test_unpaid_and_denied_claims_close_only_with_reason(billed, intermediate):
     with pytest.raises(ValidationError, match="why an unpaid claim"):
         claims.claim_close(claim=billed, by=intermediate)
     claims.claim_deny(claim=billed, by=intermediate, carc_codes="CO-29")
-    with pytest.raises(ValidationError, match="corrected and resubmitted"):
-        claims.claim_close(claim=billed, by=intermediate)
     with pytest.raises(ValidationError, match="cannot be marked paid"):
         claims.claim_mark_paid(claim=billed, by=intermediate)
+    with pytest.raises(ValidationError, match="why an unpaid claim"):
+        claims.claim_close(claim=billed, by=intermediate)
+    # Timely filing (CO-29) has no coding fix: the denial is written off with its reason.
+    claims.claim_close(claim=billed, by=intermediate, note="Filed too late: written off.")
+    billed.refresh_from_db()
+    assert billed.status == Claim.Status.CLOSED
+    assert billed.encounter.status == Encounter.Status.CLOSED
+    assert billed.encounter.transitions.last().note == "Filed too late: written off."
 
 
 def test_a_denial_date_before_billing_or_in_the_future_is_refused(billed, intermediate):
