@@ -184,6 +184,10 @@ class Transition(models.Model):
 
     class Meta:
         ordering = ["encounter", "at", "pk"]
+        indexes = [
+            # Turnaround: the first "ready" and "coded" step of each encounter, read by index.
+            models.Index(fields=["to_status", "encounter", "at"], name="transition_step_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.encounter_id}: {self.from_status or '—'} → {self.to_status}"
