@@ -300,7 +300,9 @@ def release_activate(*, release: Release) -> Release:
     # PostgreSQL), checked row by row: neighbours are shortened before this one joins.
     _timeline_close(system_id=locked.system_id, setting=locked.setting, joining=locked)
     locked.refresh_from_db()
-    transaction.on_commit(lambda: release_activated.send(sender=Release, release=locked))
+    # Robust: the activation has committed; a listener's failure is logged, not raised at the
+    # admin who activated.
+    transaction.on_commit(lambda: release_activated.send_robust(sender=Release, release=locked))
     return locked
 
 
