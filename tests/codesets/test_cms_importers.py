@@ -364,7 +364,8 @@ def test_table5_gives_the_capped_weight_and_mean_stays(cms_data):
         date(2025, 10, 1),
     )
 
-    assert release.status == Release.Status.IMPORTED, release.error
+    # Already active when a DRG test's session fixture loaded the same file first (same checksum).
+    assert release.status in (Release.Status.IMPORTED, Release.Status.ACTIVE), release.error
     assert release.row_count == 770
     assert release.counts["DRGs without a weight (not stored)"] == 2  # 998, 999
     drg001 = DrgWeight.objects.get(release=release, drg="001")
