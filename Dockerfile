@@ -25,7 +25,7 @@ COPY . .
 
 # collectstatic with DEBUG off so WhiteNoise's compressed manifest is written. The key is a
 # throwaway for this one command (settings refuse to load without one); it is not kept.
-RUN DEBUG=0 SECRET_KEY="collectstatic-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
+RUN DEBUG=0 SECRET_KEY="collectstatic-only-$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" PHI_ENCRYPTION_KEYS=collectstatic-only \
         python manage.py collectstatic --no-input -v0 \
     && useradd --system --create-home --home-dir /home/app --uid 10001 app \
     && mkdir -p /app/var \

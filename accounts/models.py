@@ -94,3 +94,24 @@ class UserChange(models.Model):
 
     class Meta:
         ordering = ["-at", "-pk"]
+
+
+class BreakGlass(models.Model):
+    """Access to a chart outside the user's queues, with the reason: logged, time-limited,
+    and put in front of senior coders for review."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="break_glass")
+    patient_id = models.BigIntegerField(db_index=True)
+    encounter_id = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField()
+    at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    reviewed_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "break-the-glass accesses"

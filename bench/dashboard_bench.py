@@ -53,6 +53,7 @@ def seed(n_encounters: int, n_items: int) -> None:
     from accounts.models import Role, User
     from audits.models import AuditItem, AuditPlan, AuditSettings, Finding
     from encounters.models import Encounter, Patient, Transition
+    from encounters.services import turnaround_steps_backfill
 
     rng = random.Random(5)
     S = Encounter.Status
@@ -128,6 +129,8 @@ def seed(n_encounters: int, n_items: int) -> None:
                         at = now - timedelta(hours=rng.uniform(1, 24 * 14))
                         copy.write_row((e.pk, S.CODED, S.PRE_BILL_AUDIT, senior.pk, at, "", "{}"))
                         n_transitions += 1
+        # COPY bypasses transition_record, which keeps each encounter's first ready/coded time.
+        turnaround_steps_backfill()
         print(f"  {n_transitions:,} transitions: {time.perf_counter() - started:.0f} s", flush=True)
         plans = []
         for p in range(5):

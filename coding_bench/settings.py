@@ -23,6 +23,16 @@ if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY == _INSECURE_KEY):
         "(production). For local work set DEBUG=1."
     )
 
+# Keys for the PHI encrypted at rest (django-fernet-encrypted-fields derives each Fernet key
+# from SECRET_KEY and one of these). The first encrypts; all decrypt, so a new key goes first
+# and `python manage.py phi rotate-keys` re-encrypts every row with it.
+SALT_KEY = env_list("PHI_ENCRYPTION_KEYS", ["development-phi-key"] if DEBUG else [])
+if not DEBUG and not SALT_KEY:
+    raise ConfigError(
+        "PHI_ENCRYPTION_KEYS must be set when DEBUG is off (production): one or more random "
+        "strings, comma-separated, newest first."
+    )
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from encrypted_fields.fields import EncryptedCharField, EncryptedTextField
 
 
 class Patient(models.Model):
@@ -18,6 +19,11 @@ class Patient(models.Model):
     birth_date = models.DateField()
     sex = models.CharField(max_length=1, choices=Sex.choices)
     coverage = models.CharField(max_length=120, blank=True)
+    # Identifiers coding does not need: encrypted at rest (keys: PHI_ENCRYPTION_KEYS).
+    member_id = EncryptedCharField("member / subscriber id", max_length=64, blank=True, null=True)
+    ssn = EncryptedCharField("SSN", max_length=11, blank=True, null=True)
+    phone = EncryptedCharField(max_length=40, blank=True, null=True)
+    address = EncryptedTextField(blank=True, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -83,6 +89,9 @@ class Encounter(models.Model):
     # Bumped on every change to the coding; a save with an older version is refused.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Turnaround, kept as the steps happen (transition_record): first "ready", first "coded".
+    first_ready_at = models.DateTimeField(null=True, blank=True)
+    first_coded_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["due_date", "pk"]

@@ -11,7 +11,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -178,8 +178,32 @@ def transition_record(
     )
     encounter.status = to
     encounter.version += 1
-    encounter.save(update_fields=["status", "version", "assignee"])
+    fields = ["status", "version", "assignee"]
+    if to == Encounter.Status.READY and encounter.first_ready_at is None:
+        encounter.first_ready_at = transition.at
+        fields.append("first_ready_at")
+    if to == Encounter.Status.CODED and encounter.first_coded_at is None:
+        encounter.first_coded_at = transition.at
+        fields.append("first_coded_at")
+    encounter.save(update_fields=fields)
     return transition
+
+
+def turnaround_steps_backfill(encounters: QuerySet[Encounter] | None = None) -> int:
+    """Set first_ready_at / first_coded_at from the stored transitions, for rows written
+    without transition_record (bulk loads, imports). Returns the rows updated."""
+
+    def first(status: str) -> Subquery:
+        return Subquery(
+            Transition.objects.filter(encounter=OuterRef("pk"), to_status=status)
+            .order_by("at", "pk")
+            .values("at")[:1]
+        )
+
+    rows = Encounter.objects.all() if encounters is None else encounters
+    return rows.update(
+        first_ready_at=first(Encounter.Status.READY), first_coded_at=first(Encounter.Status.CODED)
+    )
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from accounts.models import Role, User
 from audits import metrics
 from audits.models import AuditItem, AuditPlan, Finding
 from encounters.models import Encounter, Transition
+from encounters.services import turnaround_steps_backfill
 from tests.factories import EncounterFactory, InpatientEncounterFactory
 
 pytestmark = pytest.mark.django_db
@@ -256,6 +257,8 @@ def steps(encounter, by, *moves):
     for to, at in moves:
         t = Transition.objects.create(encounter=encounter, to_status=to, by=by)
         Transition.objects.filter(pk=t.pk).update(at=at)  # `at` is auto_now_add
+    # Written around transition_record (to set times): keep the encounter's steps as it would.
+    turnaround_steps_backfill(Encounter.objects.filter(pk=encounter.pk))
 
 
 @pytest.fixture

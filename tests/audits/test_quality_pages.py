@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import PhiAccess, Role, User
 from audits.models import AuditItem, AuditPlan, AuditSettings, Finding
 from encounters.models import Encounter, Transition
+from encounters.services import turnaround_steps_backfill
 from tests.factories import EncounterFactory, InpatientEncounterFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +103,7 @@ def coded_make(coder, by, *, n: int, day: int) -> None:
         for to, at in ((S.READY, local(2026, 3, day, 8)), (S.CODED, local(2026, 3, day, 9 + i))):
             t = Transition.objects.create(encounter=encounter, to_status=to, by=by)
             Transition.objects.filter(pk=t.pk).update(at=at)
+        turnaround_steps_backfill(Encounter.objects.filter(pk=encounter.pk))
 
 
 def seed(senior, coders: int, per_coder: int) -> list[User]:

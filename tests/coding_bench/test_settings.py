@@ -10,7 +10,11 @@ GOOD_KEY = "k" * 20 + "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _settings_with(env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "REDIS_URL"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "REDIS_URL", "PHI_ENCRYPTION_KEYS"}
+    }
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='coding_bench.settings'; "
         "from django.conf import settings; "
@@ -32,9 +36,22 @@ def test_production_refuses_to_start_without_a_real_secret_key():
     assert "SECRET_KEY must be set to at least 50 random characters" in result.stderr
 
 
-def test_production_starts_with_a_real_secret_key():
+def test_production_refuses_to_start_without_phi_encryption_keys():
     result = _settings_with(
         {"DEBUG": "0", "SECRET_KEY": GOOD_KEY, "CODING_BENCH_VAR_DIR": "/tmp/cb-settings-test"}
+    )
+    assert result.returncode != 0
+    assert "PHI_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_production_starts_with_a_real_secret_key():
+    result = _settings_with(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": GOOD_KEY,
+            "PHI_ENCRYPTION_KEYS": "a-long-random-phi-key",
+            "CODING_BENCH_VAR_DIR": "/tmp/cb-settings-test",
+        }
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == "False"
