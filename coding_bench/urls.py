@@ -10,6 +10,8 @@ urlpatterns = [
     path("encounters/", include("encounters.urls")),
     path("audits/", include("audits.urls")),
     path("api/v1/", include("codesets.api_urls")),
+    path("api/v1/", include("encounters.api_urls")),
+    path("api/v1/", include("audits.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("health/", views.health, name="health"),
