@@ -209,6 +209,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get stable schema names (not hash suffixes).
+    "ENUM_NAME_OVERRIDES": {
+        "EncounterStatusEnum": "encounters.models.Encounter.Status",
+        "QueryStatusEnum": "encounters.models.PhysicianQuery.Status",
+        "QueryKindEnum": "encounters.models.PhysicianQuery.Kind",
+        "ReviewCategoryEnum": "encounters.models.ReviewComment.Category",
+        "ProcedureSystemEnum": "encounters.models.ProcedureAssignment.System",
+        "PoaEnum": "encounters.models.DiagnosisAssignment.Poa",
+        "AuditPlanStatusEnum": "audits.models.AuditPlan.Status",
+        "AuditPlanKindEnum": "audits.models.AuditPlan.Kind",
+        "AuditItemStatusEnum": "audits.models.AuditItem.Status",
+        "FindingKindEnum": "audits.models.Finding.Kind",
+        "FindingCategoryEnum": "audits.models.Finding.Category",
+        "FindingSeverityEnum": "audits.models.Finding.Severity",
+        "ReleaseStatusEnum": "codesets.models.Release.Status",
+        "EditSeverityEnum": ["error", "warning", "info"],
+        "DrgSeverityEnum": ["MCC", "CC", "none"],
+        "CcMccSeverityEnum": ["MCC", "CC"],
+        "RecodeKindEnum": "audits.serializers.RECODE_KINDS",
+    },
 }
 
 # Invitations and password-reset links go out by email: the console in development.
