@@ -366,3 +366,23 @@ def chain_verify(*, chunk_size: int = 5000) -> ChainReport:
             )
         previous = row["row_hash"]
     return ChainReport(ok=True, rows=rows, unchained=unchained)
+
+
+def break_glass_pending(*, limit: int = 100) -> list:
+    """Break-the-glass accesses no senior has reviewed yet, oldest first, each with the
+    patient's MRN (`mrn`) and whether it is still open (`active`)."""
+    from accounts.models import BreakGlass
+
+    rows = list(
+        BreakGlass.objects.filter(reviewed_at__isnull=True)
+        .select_related("user")
+        .order_by("at", "pk")[:limit]
+    )
+    mrns = dict(
+        Patient.objects.filter(pk__in={r.patient_id for r in rows}).values_list("pk", "mrn")
+    )
+    now = timezone.now()
+    for row in rows:
+        row.mrn = mrns.get(row.patient_id, "")
+        row.active = row.expires_at > now
+    return rows

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A chart outside the user's work answers with the break-the-glass page.
+    "encounters.views.break_glass.BreakGlassMiddleware",
 ]
 
 ROOT_URLCONF = "coding_bench.urls"
@@ -145,6 +147,8 @@ for _folder in (VAR_DIR, STATIC_ROOT):
 CMS_DATA_DIR = Path(env_str("CMS_DATA_DIR", str(BASE_DIR.parent / "shared" / "data")))
 # Uploaded chart documents (text or PDF) larger than this are refused.
 DOCUMENT_UPLOAD_MAX_BYTES = env_int("DOCUMENT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+# Break the glass: how long a chart opened outside one's work stays open (hours).
+BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 4)
 # Build the code search indexes in the background after a process's first request.
 SEARCH_WARM_UP = env_bool("SEARCH_WARM_UP", True)
 # Uploaded release files larger than this are refused before anything is written.
@@ -260,13 +264,41 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# No PHI in logs: every handler carries the redacting filter (see coding_bench/logging_filters.py);
+# Django's own handlers are redefined here so that they carry it too.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "phi": {"()": "coding_bench.logging_filters.PhiRedactingFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["phi"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "server",
+            "filters": ["phi"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "phi"],
+        },
+    },
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# Error pages and mailed reports without request data, settings or local variables.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "coding_bench.error_reporting.PhiSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "coding_bench.error_reporting.PhiSafeExceptionReporter"
 
 # The cache carries import progress between processes: Redis when there is one, otherwise
 # files on disk (shared by the web process and the embedded worker).

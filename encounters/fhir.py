@@ -17,7 +17,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError as PydanticValidationError
 
 from accounts.models import User
-from encounters import services
+from encounters import phi, services
 from encounters.models import Document, Encounter, Patient, SourceCode
 
 MAX_BUNDLE_BYTES = 20 * 1024 * 1024
@@ -164,12 +164,13 @@ def _import_patient(by: User, resource) -> Patient:
         raise FhirImportError("The Patient has neither a medical record number nor an id.")
     existing = Patient.objects.filter(mrn=mrn).first()
     if existing is not None:
-        return existing
+        # Identifiers a later bundle brings are kept (encrypted); blank ones change nothing.
+        return phi.patient_set_identifiers(existing, **phi.identifiers_from_fhir(resource))
     name = next((n for n in resource.name or [] if n.use == "official"), None)
     name = name or (resource.name[0] if resource.name else None)
     if name is None or not resource.birthDate:
         raise FhirImportError("The Patient needs a name and a birth date.")
-    return services.patient_create(
+    patient = services.patient_create(
         by=by,
         mrn=mrn[:64],
         first_name=" ".join(name.given or [])[:80] or "(none)",
@@ -177,6 +178,7 @@ def _import_patient(by: User, resource) -> Patient:
         birth_date=_as_date(resource.birthDate),
         sex=SEX.get(resource.gender or "", "U"),
     )
+    return phi.patient_set_identifiers(patient, **phi.identifiers_from_fhir(resource))
 
 
 def _group_by_encounter(resources: list) -> dict[str, list]:

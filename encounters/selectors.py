@@ -6,8 +6,9 @@ from datetime import date
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from accounts.models import PhiAccess, User
+from accounts.models import BreakGlass, PhiAccess, User
 from accounts.permissions import Capability, has_capability
 from accounts.services import phi_access_record
 from encounters.models import Document, Encounter
@@ -33,14 +34,63 @@ class QueueFilters:
     sort: str = "due"
 
 
+class BreakGlassRequired(PermissionDenied):
+    """The chart exists but is outside the user's work: they may break the glass for it."""
+
+    def __init__(self, encounter: Encounter) -> None:
+        super().__init__("This encounter is not in your queue.")
+        self.encounter = encounter
+
+
+S = Encounter.Status
+# Where each kind of work finds its charts (least privilege: nothing else without a reason).
+POOL_STATUSES = (S.INTAKE, S.READY)
+COMPLEX_FLAGGED_STATUSES = (S.READY, S.CODING, S.COMPLEX, S.QUERY_PENDING)
+DENIAL_STATUSES = (S.READY_TO_BILL, S.BILLED, S.DENIED, S.CORRECTED, S.RESUBMITTED)
+
+
+def _work_scope(user: User) -> Q:
+    """Charts the user's work takes them to: their own, the pool, and per capability the
+    reviews, complex cases, queries, denials and audits they handle."""
+    scope = Q(assignee=user) | Q(transitions__by=user)
+    pool = [
+        s for s in POOL_STATUSES if s != S.INTAKE or has_capability(user, Capability.INTAKE_CHARTS)
+    ]
+    scope |= Q(assignee__isnull=True, status__in=pool)
+    if has_capability(user, Capability.REVIEW_JUNIORS):
+        scope |= Q(status=S.REVIEW) | Q(reviews__reviewer=user)
+    if has_capability(user, Capability.WORK_COMPLEX_CASES):
+        scope |= Q(status=S.COMPLEX) | (
+            Q(status__in=COMPLEX_FLAGGED_STATUSES) & ~Q(complexity_flags=[])
+        )
+    if has_capability(user, Capability.MANAGE_QUERIES):
+        scope |= Q(status=S.QUERY_PENDING) | Q(queries__isnull=False)
+    if has_capability(user, Capability.WORK_DENIALS):
+        scope |= Q(status__in=DENIAL_STATUSES)
+    if has_capability(user, Capability.RUN_AUDITS):
+        scope |= Q(status=S.PRE_BILL_AUDIT) | Q(audit_items__isnull=False)
+    return scope
+
+
+def break_glass_active(*, user: User) -> QuerySet[BreakGlass]:
+    return BreakGlass.objects.filter(user=user, expires_at__gt=timezone.now())
+
+
 def encounters_visible_to(*, user: User) -> QuerySet[Encounter]:
-    """Juniors see their own encounters and the unassigned pool; reviewers see every chart."""
+    """The charts the user may open: their work (see _work_scope) and, until it expires,
+    any chart they broke the glass for. Admins without a coder role see none."""
     if not has_capability(user, Capability.VIEW_CHARTS):
         return Encounter.objects.none()
-    encounters = Encounter.objects.select_related("patient", "assignee")
-    if has_capability(user, Capability.REVIEW_JUNIORS):
-        return encounters
-    return encounters.filter(Q(assignee=user) | Q(assignee__isnull=True))
+    glass = break_glass_active(user=user)
+    scope = (
+        _work_scope(user)
+        | Q(pk__in=glass.exclude(encounter_id=None).values("encounter_id"))
+        | Q(patient_id__in=glass.filter(encounter_id=None).values("patient_id"))
+    )
+    # The joins in the scope may repeat a row; the id subquery keeps the result distinct
+    # without DISTINCT on the caller's query.
+    ids = Encounter.objects.filter(scope).values("pk")
+    return Encounter.objects.select_related("patient", "assignee").filter(pk__in=ids)
 
 
 def encounter_queue_for(*, user: User, filters: QueueFilters | None = None) -> QuerySet[Encounter]:
@@ -73,7 +123,9 @@ def encounter_get_for(*, user: User, pk: int) -> Encounter:
     if encounter is None:
         raise Http404("No such encounter.")
     if not encounters_visible_to(user=user).filter(pk=pk).exists():
-        raise PermissionDenied("This encounter is not in your queue.")
+        if has_capability(user, Capability.VIEW_CHARTS):
+            raise BreakGlassRequired(encounter)
+        raise PermissionDenied("Your role does not open charts.")
     return encounter
 
 

@@ -59,4 +59,5 @@ urlpatterns = [
     path("", include("encounters.modifier_urls")),
     path("", include("encounters.case_rules_urls")),
     path("", include("encounters.recode_urls")),
+    path("", include("encounters.break_glass_urls")),
 ]

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Capability, capability_required
-from encounters import selectors, services
+from encounters import phi, selectors, services
 from encounters.fhir import FhirImportError, fhir_bundle_import
 from encounters.models import Document, Encounter, Patient
 from encounters.views.common import (
@@ -36,6 +36,18 @@ class ChartForm(forms.Form):
     birth_date = forms.DateField(label="Birth date", widget=DateInput)
     sex = forms.ChoiceField(label="Sex", choices=Patient.Sex.choices)
     coverage = forms.CharField(label="Coverage", max_length=120, required=False)
+    # Identifiers coding does not need: optional, stored encrypted, shown masked.
+    member_id = forms.CharField(label="Member / subscriber id", max_length=64, required=False)
+    ssn = forms.RegexField(
+        label="SSN",
+        regex=r"^\d{3}-?\d{2}-?\d{4}$",
+        required=False,
+        error_messages={"invalid": "Enter the SSN as 9 digits, e.g. 123-45-6789."},
+    )
+    phone = forms.CharField(label="Phone", max_length=40, required=False)
+    address = forms.CharField(
+        label="Address", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     type = forms.ChoiceField(label="Encounter type", choices=Encounter.Type.choices)
     admit_date = forms.DateField(label="Admit or service date", widget=DateInput)
     discharge_date = forms.DateField(
@@ -127,6 +139,14 @@ def intake_new(request: HttpRequest) -> HttpResponse:
 
 
 def _patient_for_intake(request: HttpRequest, data: dict) -> Patient:
+    """The patient with this MRN (identifiers given are added, encrypted) or a new one."""
+    patient = _patient_matching(request, data)
+    return phi.patient_set_identifiers(
+        patient, **{name: data.get(name) or "" for name in phi.ENCRYPTED_FIELDS}
+    )
+
+
+def _patient_matching(request: HttpRequest, data: dict) -> Patient:
     """The patient with this MRN if the name and birth date agree; a new patient otherwise."""
     existing = Patient.objects.filter(mrn=data["mrn"].strip()).first()
     if existing is None:
