@@ -229,16 +229,29 @@ def release_import(*, release_id: int) -> Release:
     Safe to run twice: an imported release is left alone, and rows of an earlier attempt
     that died are removed with it (they were never committed).
     """
+    done = (Release.Status.IMPORTED, Release.Status.ACTIVE, Release.Status.RETIRED)
     release = Release.objects.select_related("system").get(pk=release_id)
-    if release.status in (Release.Status.IMPORTED, Release.Status.ACTIVE, Release.Status.RETIRED):
+    if release.status in done:
         return release
-    Release.objects.filter(pk=release.pk).update(status=Release.Status.IMPORTING, error="")
+    # Conditional: an import that finished meanwhile is not marked importing again.
+    if (
+        not Release.objects.filter(pk=release.pk)
+        .exclude(status__in=done)
+        .update(status=Release.Status.IMPORTING, error="")
+    ):
+        release.refresh_from_db()
+        return release
     release.status = Release.Status.IMPORTING
     ctx = ImportContext(release=release)
     started = timezone.now()
     try:
         loader = _loader_for(release)
         with transaction.atomic():
+            # Two runs of one import at once (a redelivered task, two workers): the row lock
+            # makes the second wait, and it then finds the release imported and writes nothing.
+            locked = Release.objects.select_for_update().get(pk=release.pk)
+            if locked.status in done:
+                return locked
             loader(ctx)
             total_rows = ctx.done
             Release.objects.filter(pk=release.pk).update(
