@@ -5,10 +5,9 @@ import queued so the diff is ready); an admin compares and activates it on the r
 """
 
 import logging
-import re
 import shutil
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from codesets import services
 from codesets.downloads import DownloadError, download_release_file
 from codesets.importers import SYSTEMS, ImportFormatError
 from codesets.models import Release, ReleaseFeed
+from codesets.release_admin import effective_date_in_name, unique_label
 
 logger = logging.getLogger(__name__)
 
@@ -95,66 +95,6 @@ def feeds_list() -> list[ReleaseFeed]:
 # ---------------------------------------------------------------- checking
 
 
-MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for m in names
-}
-
-
-def effective_from_name(name: str) -> date | None:
-    """The effective date a CMS file name states, when it states one.
-
-    2024-04-01, 04-01-2026, HCPC2026_JAN, january-2026, 2026Q1, FY2026 (starts 1 October 2025).
-    """
-    lower = name.lower()
-    patterns = [
-        (r"(20\d\d)-(\d\d)-(\d\d)", lambda m: date(int(m[1]), int(m[2]), int(m[3]))),
-        (r"(\d\d)-(\d\d)-(20\d\d)", lambda m: date(int(m[3]), int(m[1]), int(m[2]))),
-        (r"(20\d\d)[ _-]?q([1-4])", lambda m: date(int(m[1]), 3 * int(m[2]) - 2, 1)),
-        (r"fy[ _-]?(20\d\d)", lambda m: date(int(m[1]) - 1, 10, 1)),
-        (r"(20\d\d)[ _-]?([a-z]{3,9})(?![a-z])", lambda m: date(int(m[1]), MONTHS[m[2]], 1)),
-        (r"(?<![a-z])([a-z]{3,9})[ _-]?(20\d\d)", lambda m: date(int(m[2]), MONTHS[m[1]], 1)),
-    ]
-    for pattern, build in patterns:
-        for match in re.finditer(pattern, lower):
-            try:
-                return build(match)
-            except (KeyError, ValueError):
-                continue
-    return None
-
-
-def _label_for(feed: ReleaseFeed, on: date) -> str:
-    base = f"{feed.label} {on.isoformat()}"
-    taken = set(
-        Release.objects.filter(
-            system=feed.system, setting=feed.setting, label__startswith=base
-        ).values_list("label", flat=True)
-    )
-    label, n = base, 1
-    while label in taken:
-        n += 1
-        label = f"{base} ({n})"
-    return label
-
-
 def check_feed(*, feed: ReleaseFeed, by: User | None = None) -> FeedCheck:
     """Download the feed's file if it changed and register it as a release for review.
 
@@ -204,13 +144,13 @@ def _register(feed: ReleaseFeed, downloaded, by: User | None, now) -> FeedCheck:
     if known is not None:
         return FeedCheck(f"No change: this file is already the release “{known.label}”.")
     today = timezone.localdate(now)
-    label = _label_for(feed, today)
+    label = unique_label(feed.system.slug, feed.setting, f"{feed.label} {today.isoformat()}")
     try:
         release, is_new = services.release_register_file(
             system=feed.system.slug,
             path=downloaded.path,
             label=label,
-            effective_from=effective_from_name(downloaded.name) or today,
+            effective_from=effective_date_in_name(downloaded.name)[0] or today,
             setting=feed.setting or None,
             source=Release.Source.URL,
             created_by=by,

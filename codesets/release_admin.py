@@ -269,7 +269,7 @@ def staged_discard(staged: StagedFile) -> None:
     shutil.rmtree(staged.directory, ignore_errors=True)
 
 
-def _dates_in(name: str) -> tuple[date | None, str]:
+def effective_date_in_name(name: str) -> tuple[date | None, str]:
     """The effective date a CMS file name states, and how it was read."""
     text = name.lower()
     # 2024-04-01 / 2024_04_01
@@ -315,7 +315,8 @@ def _safe_date(y: int, m: int, d: int) -> date | None:
         return None
 
 
-def _unique_label(system: str, setting: str, label: str) -> str:
+def unique_label(system: str, setting: str, label: str) -> str:
+    """`label`, or `label (2)`, `(3)`… when a release of the system already has it."""
     taken = set(
         Release.objects.filter(system__slug=system, setting=setting).values_list("label", flat=True)
     )
@@ -334,13 +335,13 @@ def release_suggest(*, system: str, name: str) -> Suggestion:
     for entry in CMS_FILES:
         if entry.system == system and Path(entry.relative_path).name == name:
             return Suggestion(
-                label=_unique_label(system, entry.setting, entry.label),
+                label=unique_label(system, entry.setting, entry.label),
                 effective_from=entry.effective_from,
                 effective_to=None,
                 setting=entry.setting,
                 why="the list of known CMS files",
             )
-    effective_from, why = _dates_in(name)
+    effective_from, why = effective_date_in_name(name)
     prefix = LABEL_PREFIX.get(system, SYSTEMS[system].name if system in SYSTEMS else system)
     if setting:
         prefix += f" {SETTING_WORD.get(setting, setting)}"
@@ -353,7 +354,7 @@ def release_suggest(*, system: str, name: str) -> Suggestion:
     else:
         label = f"{prefix} {effective_from.isoformat()}"
     return Suggestion(
-        label=_unique_label(system, setting, label),
+        label=unique_label(system, setting, label),
         effective_from=effective_from,
         effective_to=None,
         setting=setting,

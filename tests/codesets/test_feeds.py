@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from codesets import feeds
+from codesets import feeds, release_admin
 from codesets.models import Release, ReleaseFeed
 from tests.conftest import PASSWORD
 
@@ -191,7 +191,7 @@ def test_registering_refuses_bad_input():
     ],
 )
 def test_effective_dates_come_from_the_file_name(name, expected):
-    assert feeds.effective_from_name(name) == expected
+    assert release_admin.effective_date_in_name(name)[0] == expected
 
 
 # ---------------------------------------------------------------- pages
