@@ -10,4 +10,5 @@ urlpatterns = [
     path("sign-out/", views.logout_view, name="logout"),
     path("administration/", views.admin_home, name="admin_home"),
     path("", include("accounts.user_urls")),
+    path("", include("accounts.mfa_urls")),
 ]

@@ -18,6 +18,7 @@ urlpatterns = [
         name="user_reset_password",
     ),
     path("users/<int:user_id>/reset-mfa/", user_views.user_reset_mfa, name="user_reset_mfa"),
+    path("users/<int:user_id>/unlock/", user_views.user_unlock, name="user_unlock"),
     path(
         "set-password/<str:uidb64>/<str:token>/",
         user_views.set_password,

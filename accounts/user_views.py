@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import users
+from accounts import lockout, users
 from accounts.models import CODER_ROLES, Role, User
 from accounts.permissions import Capability, capability_required, public
 
@@ -164,6 +164,7 @@ def _detail_context(request: HttpRequest, user: User, **forms_: forms.Form) -> d
             }
         ),
         "devices": list(devices_for_user(user, confirmed=None)),
+        "failed_signins": lockout.failed_signins(user),
         "invite_pending": users.user_has_pending_invite(user),
         "status": users.user_status(user),
         "is_self": user.pk == request.user.pk,
@@ -270,6 +271,16 @@ def user_reset_mfa(request: HttpRequest, user_id: int) -> HttpResponse:
         f"{user.username}: {removed} MFA device{'s' if removed != 1 else ''} removed; "
         "they enrol again at their next sign-in.",
     )
+    return redirect("accounts:user_detail", user_id=user.pk)
+
+
+@capability_required(Capability.MANAGE_USERS)
+@require_POST
+def user_unlock(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Lift a sign-in lockout (django-axes) before the cool-off ends."""
+    user = _user_for(user_id)
+    lockout.signin_unlock(actor=request.user, user=user)
+    messages.success(request, f"{user.username} can sign in again: failed sign-ins cleared.")
     return redirect("accounts:user_detail", user_id=user.pk)
 
 

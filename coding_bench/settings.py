@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     # One-time-password devices; "reset MFA" deletes a user's devices (enrolment comes later).
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Single-use recovery codes (issue 7), shown once at enrolment.
+    "django_otp.plugins.otp_static",
+    # Failed sign-in tracking and lockout per user name and per address (issue 7).
+    "axes",
     "accounts",
     "codesets",
     "encounters",
@@ -67,11 +71,40 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Idle sign-out, then the second sign-in step (both need the user, before any view).
+    "accounts.middleware.SessionIdleMiddleware",
+    "accounts.middleware.MFAEnforcementMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A chart outside the user's work answers with the break-the-glass page.
     "encounters.views.break_glass.BreakGlassMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# django-axes refuses a locked-out user before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours, as axes expects
+# Either the same user name or the same address failing too often locks (independently).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Behind a TLS-terminating proxy the client address is in X-Forwarded-For; only trust it
+# when told (AXES_IPWARE_PROXY_COUNT=1), otherwise anyone could pick their own address.
+if env_int("AXES_IPWARE_PROXY_COUNT", 0):
+    AXES_IPWARE_PROXY_COUNT = env_int("AXES_IPWARE_PROXY_COUNT", 0)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# Roles that must sign in with a second factor (TOTP); others may enrol if they wish.
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["senior", "admin"])
+MFA_ISSUER = env_str("MFA_ISSUER", "Coding Bench")
+OTP_TOTP_ISSUER = MFA_ISSUER
 
 ROOT_URLCONF = "coding_bench.urls"
 WSGI_APPLICATION = "coding_bench.wsgi.application"
@@ -248,13 +281,34 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Coding Bench <coding-bench@l
 # A set-password link (invitation or reset) works for this long, and only once.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 15 * 60)
+# Idle sign-out is enforced by accounts.middleware.SessionIdleMiddleware, so that it can say
+# why the user is back at sign-in; the cookie itself lasts a working day at most.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 15)
+SESSION_COOKIE_AGE = env_int("SESSION_MAX_HOURS", 12) * 3600
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content Security Policy (django-csp): no inline script anywhere (tests/test_no_inline_scripts.py
+# keeps templates clean). Styles keep 'unsafe-inline': a few templates set widths with style=
+# and htmx adds its indicator style element.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -262,7 +316,10 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Only when a TLS-terminating proxy sets it (SECURE_PROXY_SSL_HEADER=1); trusting the
+    # header without such a proxy would let a client claim HTTPS.
+    if env_bool("SECURE_PROXY_SSL_HEADER", True):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # No PHI in logs: every handler carries the redacting filter (see coding_bench/logging_filters.py);
 # Django's own handlers are redefined here so that they carry it too.

@@ -36,6 +36,34 @@ def _fast_password_hashing():
     hashers.get_hashers_by_algorithm.cache_clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sign_in_steps_off():
+    """The test client signs in with client.login / force_login: no second step and no
+    lockout by default (django-axes needs a request, which client.login does not pass). The
+    MFA and lockout tests turn them on with the `settings` fixture, or use `otp_verified`."""
+    settings.MFA_REQUIRED_ROLES = []
+    settings.AXES_ENABLED = False
+
+
+def otp_verified(client, user):
+    """Sign `user` in on `client` through both steps: password session plus a confirmed TOTP
+    device marked as used in this session (django_otp.login), as the code step does."""
+    from django.http import HttpRequest
+    from django_otp import login as otp_login
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    client.force_login(user)
+    request = HttpRequest()
+    request.session = client.session
+    request.user = user
+    otp_login(request, device)
+    request.session.save()
+    return device
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Import every bundled release into the test database once for the whole run."""
