@@ -549,3 +549,62 @@ class ReleaseRecheck(models.Model):
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class AssistSuggestion(models.Model):
+    """A code the coding assistant proposes from one document (issue 8): never an assignment.
+
+    Cached per document version: `text_hash` is the SHA-256 of the text it was computed from,
+    so a changed text (or a new pipeline) is recomputed rather than trusted."""
+
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.CASCADE, related_name="assist_suggestions"
+    )
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="assist_suggestions"
+    )
+    text_hash = models.CharField(max_length=64)
+    system = models.CharField(max_length=12)
+    code = models.CharField(max_length=10)
+    description = models.CharField(max_length=300, blank=True)
+    confidence = models.FloatField()
+    rank = models.PositiveSmallIntegerField()
+    negated = models.BooleanField(default=False)
+    vague = models.BooleanField(default=False, help_text="Only a header code matched.")
+    evidence = models.JSONField(default=list, help_text='[{"text", "start", "end"}]')
+    why = models.JSONField(default=dict, blank=True, help_text="Section, matched terms, context.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "rank"]
+        indexes = [models.Index(fields=["document", "text_hash"], name="assist_doc_hash_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.confidence:.2f})"
+
+
+class SuggestionDecision(models.Model):
+    """A coder's accept or reject of a suggestion, kept per coder and code for acceptance rates
+    (the code is copied so the record outlives a recomputed suggestion)."""
+
+    class Decision(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    suggestion = models.ForeignKey(
+        AssistSuggestion, null=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    encounter = models.ForeignKey(Encounter, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    system = models.CharField(max_length=12)
+    code = models.CharField(max_length=10)
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "pk"]
+        indexes = [models.Index(fields=["user", "code"], name="assist_decision_user_code_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.decision} by {self.user_id}"

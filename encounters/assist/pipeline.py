@@ -1,0 +1,234 @@
+"""Read a note: sections and ConText with medspaCy, candidate codes per sentence, features.
+
+Everything runs offline: spacy.blank("en") plus medspaCy's rule-based components (their rules
+ship inside the package); no statistical model is downloaded.
+"""
+
+import math
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+
+from encounters.assist.candidates import Matcher, matcher_for, name_words, tokens
+
+# medspaCy section categories that carry the coded conditions, and those that do not.
+ASSESSMENT_SECTIONS = {
+    "assessment_and_plan", "diagnoses", "discharge_diagnoses", "impression", "problem_list",
+    "hospital_course", "chief_complaint", "history_of_present_illness", "observation_and_plan",
+}  # fmt: skip
+HISTORY_SECTIONS = {
+    "past_medical_history", "family_history", "social_history", "past_surgical_history",
+    "allergies", "medications", "review_of_systems", "sexual_and_social_history",
+}  # fmt: skip
+
+# Headers the default medspaCy rules miss (they are matched as written).
+EXTRA_SECTIONS = [
+    (f"{header}:", category)
+    for category, headers in {
+        "observation_and_plan": ["Assessment and Plan", "ASSESSMENT AND PLAN", "A/P",
+                                 "Assessment & Plan", "Plan", "PLAN"],
+        "diagnoses": ["Discharge Diagnosis", "DISCHARGE DIAGNOSIS", "Final Diagnoses",
+                      "Final Diagnosis", "Diagnosis", "DIAGNOSIS", "Principal Diagnosis",
+                      "Secondary Diagnoses", "Postoperative Diagnosis"],
+    }.items()
+    for header in headers
+]  # fmt: skip
+
+_nlp = None
+_nlp_lock = threading.Lock()
+
+
+def nlp():
+    """The medspaCy pipeline, built once per process (about a second)."""
+    global _nlp
+    with _nlp_lock:
+        if _nlp is None:
+            import medspacy  # noqa: F401  (registers the medspacy_* factories)
+            import spacy
+            from loguru import logger
+            from medspacy.section_detection import SectionRule
+
+            logger.disable("PyRuSH")  # it logs every sentence boundary at DEBUG
+
+            pipeline = spacy.blank("en")
+            try:
+                pipeline.add_pipe("medspacy_pyrush")
+            except Exception:  # PyRuSH is compiled; fall back to spaCy's rule sentencizer
+                pipeline.add_pipe("sentencizer")
+            sectionizer = pipeline.add_pipe("medspacy_sectionizer", config={"rules": "default"})
+            sectionizer.add(
+                [SectionRule(literal, category) for literal, category in EXTRA_SECTIONS]
+            )
+            pipeline.add_pipe(
+                "medspacy_context",
+                config={"input_span_type": "group", "span_group_name": "assist"},
+            )
+            _nlp = pipeline
+    return _nlp
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    text: str
+    section: str
+    matched: list[str]
+    name_size: int
+    idf: float
+    is_title: bool
+    negated: bool = False
+    uncertain: bool = False
+    family: bool = False
+    historical: bool = False
+    subsumed: bool = False
+
+
+@dataclass
+class Candidate:
+    system: str
+    code: str
+    description: str
+    vague: bool = False
+    mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def active_mentions(self) -> list[Mention]:
+        """Mentions of a condition the patient has: not negated, not a relative's, not a
+        "rule out" (uncertain diagnoses are not coded as if confirmed)."""
+        return [m for m in self.mentions if not (m.negated or m.family or m.uncertain)]
+
+    @property
+    def negated(self) -> bool:
+        """Every mention negated or about a relative: not an active condition of the patient."""
+        return not self.active_mentions
+
+
+def _billable(matcher: Matcher, idx: int) -> tuple[str, str, bool] | None:
+    """(code, description, vague) for an entry: itself when billable, else the unspecified
+    (or first) billable code under the header, flagged as too vague to be specific."""
+    code, display, description, billable, *_rest = matcher.index.entries[idx]
+    if billable:
+        return display, description, False
+    children = [
+        matcher.index.entries[i]
+        for i in matcher.index.search_code(code, 60)
+        if matcher.index.entries[i][3] and matcher.index.entries[i][0] != code
+    ]
+    if not children:
+        return None
+    # The child that adds least to the header's words: "E11" -> E11.9, not E11.311.
+    chosen = min(
+        children,
+        key=lambda c: (len(name_words(c[2])), "unspecified" not in c[2].lower(), c[0]),
+    )
+    return chosen[1], chosen[2], True
+
+
+def analyse(text: str, *, on: date | None = None, system: str = "icd10cm") -> list[Candidate]:
+    """Candidate codes of the release in force on `on`, with their mentions and ConText."""
+    from spacy.tokens import SpanGroup
+
+    matcher = matcher_for(system, on)
+    pipeline = nlp()
+    doc = pipeline.make_doc(text)
+    for name, pipe in pipeline.pipeline:
+        if name != "medspacy_context":
+            doc = pipe(doc)
+    found: list[tuple[int, Mention]] = []
+    # Section titles ("History of present illness:") are not findings.
+    titles = [
+        (doc[s.title_start : s.title_end].start_char, doc[s.title_start : s.title_end].end_char)
+        for s in doc._.sections
+        if s.title_end > s.title_start
+    ]
+    for sentence in doc.sents:
+        section = "unknown"
+        first = sentence[0]
+        if first._.section_category:
+            section = first._.section_category
+        offset = sentence.start_char
+        words_here = [
+            t for t in tokens(sentence.text, offset) if not any(a <= t.start < b for a, b in titles)
+        ]
+        matches = matcher.match(words_here)
+        word_sets = [n.words for n, _ in matches]
+        for name, matched_tokens in matches:
+            start = min(t.start for t in matched_tokens)
+            end = max(t.end for t in matched_tokens)
+            found.append(
+                (
+                    name.entry,
+                    Mention(
+                        start=start,
+                        end=end,
+                        text=text[start:end],
+                        section=section,
+                        matched=sorted({text[t.start : t.end] for t in matched_tokens}),
+                        name_size=len(name.words),
+                        idf=sum(matcher.idf(w) for w in name.words),
+                        is_title=name.is_title,
+                        subsumed=any(name.words < other for other in word_sets),
+                    ),
+                )
+            )
+    # ConText on the matched spans (a span group: they may overlap).
+    spans = {}
+    for _idx, mention in found:
+        key = (mention.start, mention.end)
+        if key not in spans:
+            span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+            if span is not None:
+                spans[key] = span
+    doc.spans["assist"] = SpanGroup(doc, name="assist", spans=list(spans.values()))
+    doc = pipeline.get_pipe("medspacy_context")(doc)
+    context = {(s.start_char, s.end_char): s for s in doc.spans["assist"]}  # expanded offsets
+    candidates: dict[str, Candidate] = {}
+    resolved: dict[int, tuple[str, str, bool] | None] = {}
+    for idx, mention in found:
+        span = spans.get((mention.start, mention.end))
+        if span is not None:
+            span = context.get((span.start_char, span.end_char), span)
+            mention.negated = bool(span._.is_negated)
+            mention.uncertain = bool(span._.is_uncertain or span._.is_hypothetical)
+            mention.family = bool(span._.is_family)
+            mention.historical = bool(span._.is_historical)
+        if mention.section == "family_history":
+            mention.family = True
+        if idx not in resolved:
+            resolved[idx] = _billable(matcher, idx)
+        target = resolved[idx]
+        if target is None:
+            continue
+        code, description, vague = target
+        candidate = candidates.setdefault(code, Candidate(system, code, description, vague))
+        candidate.vague = candidate.vague and vague
+        candidate.mentions.append(mention)
+    return list(candidates.values())
+
+
+def features(candidate: Candidate, priors: dict[str, float] | None = None) -> dict[str, float]:
+    """The ranking signals of one candidate (names are the keys of weights.json)."""
+    mentions = candidate.mentions
+    active = candidate.active_mentions or mentions
+    best = max(active, key=lambda m: (m.name_size, m.idf))
+    priors = priors or {}
+    return {
+        "bias": 1.0,
+        "name_words": min(best.name_size, 6) / 6,
+        "idf": min(best.idf, 40.0) / 40,
+        "title": float(any(m.is_title for m in active)),
+        "mentions": math.log1p(len(mentions)),
+        "assessment": float(any(m.section in ASSESSMENT_SECTIONS for m in active)),
+        "history": float(all(m.section in HISTORY_SECTIONS for m in active)),
+        "negated": float(all(m.negated for m in mentions)),
+        "uncertain": float(all(m.uncertain for m in active)),
+        "family": float(all(m.family for m in mentions)),
+        "historical": float(all(m.historical for m in active)),
+        "subsumed": float(all(m.subsumed for m in active)),
+        "vague": float(candidate.vague),
+        "other": float(candidate.description.lower().startswith("other")),
+        "injury": float(candidate.code[:1] in "ST"),
+        "prior": priors.get(candidate.code, 0.0),
+        "prior3": priors.get(candidate.code[:3], 0.0),
+    }
