@@ -7,13 +7,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import F, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Capability, has_capability
 from encounters.claims.codes import denial_codes, rule_matches
 from encounters.models import Claim, Encounter
+from encounters.selectors import encounter_get_for
 
 S = Encounter.Status
 C = Claim.Status
@@ -117,8 +117,7 @@ def claim_of_encounter_for(*, user: User, pk: int) -> tuple[Encounter, Claim | N
     """The encounter (404 if missing, 403 without the capability) and its claim, if billed."""
     if not has_capability(user, Capability.WORK_DENIALS):
         raise PermissionDenied("Your role cannot work denials.")
-    encounter = Encounter.objects.select_related("patient", "assignee").filter(pk=pk).first()
-    if encounter is None:
-        raise Http404("No such encounter.")
+    # Only charts the user may open (their work, or broken glass): 404 if none, 403 if not theirs.
+    encounter = encounter_get_for(user=user, pk=pk)
     claim = claims_visible_to(user=user).filter(encounter=encounter).first()
     return encounter, claim

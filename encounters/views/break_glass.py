@@ -89,8 +89,8 @@ def break_glass(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, encounter, form, 400)
 
 
-@require_POST
 @capability_required(Capability.REVIEW_PHI_ACCESS)
+@require_POST
 def break_glass_review(request: HttpRequest, glass_id: int) -> HttpResponse:
     try:
         phi.break_glass_review(
