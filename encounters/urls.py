@@ -60,4 +60,5 @@ urlpatterns = [
     path("", include("encounters.case_rules_urls")),
     path("", include("encounters.recode_urls")),
     path("", include("encounters.break_glass_urls")),
+    path("", include("encounters.assist_urls")),  # coding assistant panel (issue 8)
 ]
