@@ -59,7 +59,9 @@ def totp_secret_text(device: TOTPDevice) -> str:
 
 def totp_qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// URL as an inline SVG QR code (no image request, no external service)."""
-    return segno.make(device.config_url, error="m").svg_inline(scale=5, border=2, title="QR code")
+    return segno.make(device.config_url, error="m").svg_inline(
+        border=2, omitsize=True, title="QR code"
+    )
 
 
 def _clean(token: str) -> str:

@@ -85,7 +85,8 @@ class MFAEnforcementMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if (
-            user.is_authenticated
+            settings.MFA_ENFORCED
+            and user.is_authenticated
             and hasattr(user, "is_verified")
             and not user.is_verified()
             and not self._is_open(request.path)

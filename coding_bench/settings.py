@@ -104,6 +104,8 @@ if env_int("AXES_IPWARE_PROXY_COUNT", 0):
 # Roles that must sign in with a second factor (TOTP); others may enrol if they wish.
 MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["senior", "admin"])
 MFA_ISSUER = env_str("MFA_ISSUER", "Coding Bench")
+# Not from the environment: only the test suite turns the second step off (tests/conftest.py).
+MFA_ENFORCED = True
 OTP_TOTP_ISSUER = MFA_ISSUER
 
 ROOT_URLCONF = "coding_bench.urls"

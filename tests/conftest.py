@@ -39,9 +39,11 @@ def _fast_password_hashing():
 @pytest.fixture(scope="session", autouse=True)
 def _sign_in_steps_off():
     """The test client signs in with client.login / force_login: no second step and no
-    lockout by default (django-axes needs a request, which client.login does not pass). The
-    MFA and lockout tests turn them on with the `settings` fixture, or use `otp_verified`."""
+    lockout by default (django-axes needs a request, which client.login does not pass), even
+    for users a test gave a TOTP device. The MFA and lockout tests turn them on with the
+    `settings` fixture; `otp_verified` signs in through both steps."""
     settings.MFA_REQUIRED_ROLES = []
+    settings.MFA_ENFORCED = False
     settings.AXES_ENABLED = False
 
 

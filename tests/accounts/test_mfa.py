@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def mfa_on(settings):
     settings.MFA_REQUIRED_ROLES = ["senior", "admin"]
+    settings.MFA_ENFORCED = True
 
 
 @pytest.fixture
