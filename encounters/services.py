@@ -5,6 +5,7 @@ refused (nothing is overwritten) and the version is bumped on success. Workflow 
 reads are recorded in the same transaction as the change.
 """
 
+import codecs
 import contextlib
 from dataclasses import dataclass
 from datetime import date
@@ -663,9 +664,16 @@ def _extract_text(name: str, content: bytes) -> tuple[str, str]:
                 {"file": f"{name} has no text layer (a scanned image?); paste the text instead."}
             )
         return text, "application/pdf"
+    # Windows editors save "Unicode" text as UTF-16 with a byte-order mark: it is text, though
+    # full of NUL bytes.
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return content.decode("utf-16"), "text/plain"
+        except UnicodeDecodeError as exc:
+            raise ValidationError({"file": f"{name} is not readable text."}) from exc
     if b"\x00" in content[:4096]:
         raise ValidationError({"file": f"{name} is neither plain text nor PDF."})
-    for encoding in ("utf-8", "cp1252"):
+    for encoding in ("utf-8-sig", "cp1252"):  # -sig: drop a UTF-8 byte-order mark
         try:
             return content.decode(encoding), "text/plain"
         except UnicodeDecodeError:
