@@ -42,3 +42,9 @@ def test_pages_send_a_policy_without_inline_script(client):
     assert script_src == ["'self'"]
     assert "frame-ancestors 'none'" in policy
     assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_the_api_docs_page_loads_its_script_from_a_url(admin_client):
+    page = admin_client.get(reverse("api-docs")).content.decode()
+    assert "<script" in page and not SCRIPT_TAG.search(page)
