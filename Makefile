@@ -16,12 +16,15 @@ PORT ?= 8000
 export DEBUG ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install run test ci bench lint format migrations-check demo clean
+.PHONY: help install run test ci bench load backup restore lint format migrations-check demo clean
 
 help:
 	@echo "make run     set up and serve Coding Bench on http://$(HOST):$(PORT) (demo users printed)"
 	@echo "make test    set up and run the whole test suite"
 	@echo "make bench   search and import benchmarks on PostgreSQL (DATABASE_URL, else local coding_bench_bench)"
+	@echo "make load    50 coders at once: gunicorn + PostgreSQL + Redis, locust (~2 min; not in bench)"
+	@echo "make backup  database + uploaded files into var/backups/*.tar.gz (BACKUP_FILE=... to choose)"
+	@echo "make restore FILE=...  replace the database and uploaded files with a backup"
 	@echo "make lint    ruff"
 
 $(STAMP): pyproject.toml
@@ -60,6 +63,16 @@ bench: install
 	$(PY) bench/dashboard_bench.py
 	$(PY) bench/import_bench.py
 	$(PY) bench/recheck_bench.py
+
+load: install
+	$(PY) bench/load_bench.py $(LOAD_ARGS)
+
+backup: install
+	$(PY) manage.py backup create $(if $(BACKUP_FILE),--output $(BACKUP_FILE))
+
+restore: install
+	@test -n "$(FILE)" || { echo "usage: make restore FILE=var/backups/coding-bench-....tar.gz"; exit 2; }
+	$(PY) manage.py backup restore $(FILE)
 
 lint: install
 	$(PY) -m ruff check .
