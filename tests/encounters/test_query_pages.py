@@ -22,9 +22,16 @@ def _login(client, user):
     return client
 
 
+# Intermediates see a junior's chart in coding when the case rules flag it complex (least
+# privilege: otherwise it is outside their work and needs break the glass).
+FLAGGED = [{"rule": "MCC", "reason": "Inpatient with an MCC"}]
+
+
 @pytest.fixture
 def chart(junior):
-    encounter = InpatientEncounterFactory(assignee=junior, status=Encounter.Status.CODING)
+    encounter = InpatientEncounterFactory(
+        assignee=junior, status=Encounter.Status.CODING, complexity_flags=FLAGGED
+    )
     DocumentFactory(encounter=encounter, text=NOTE)
     return encounter
 
@@ -251,7 +258,7 @@ def test_a_senior_sees_the_aging_list(client, senior, intermediate, chart):
 
 
 def test_an_encounter_without_documents_cannot_be_queried(client, intermediate):
-    empty = EncounterFactory(status=Encounter.Status.CODING)
+    empty = EncounterFactory(status=Encounter.Status.CODING, complexity_flags=FLAGGED)
     response = _login(client, intermediate).post(
         reverse("encounters:query_new", args=[empty.pk]),
         {"kind": "open", "provider": "Dr. G", "question": QUESTION},
