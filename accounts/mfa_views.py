@@ -1,5 +1,7 @@
 """Two-step sign-in pages: enrolment, the code step, recovery codes, turning it off."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -61,7 +63,8 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
     """Set up an authenticator app: QR code and secret, confirmed with a first code."""
     if _needs_code(request):
         # Replacing the authenticator needs the current one first.
-        return redirect(f"{reverse('accounts:mfa_verify')}?next={reverse('accounts:mfa_enrol')}")
+        query = urlencode({"next": reverse("accounts:mfa_enrol")})
+        return redirect(f"{reverse('accounts:mfa_verify')}?{query}")
     device = mfa.totp_device_pending(request.user)
     error = ""
     if request.method == "POST":
@@ -72,7 +75,8 @@ def mfa_enrol(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             request.session[NEW_CODES_KEY] = codes
             request.session.pop("mfa_no_device", None)
-            return redirect(f"{reverse('accounts:mfa_recovery_codes')}?next={_next_url(request)}")
+            query = urlencode({"next": _next_url(request)})
+            return redirect(f"{reverse('accounts:mfa_recovery_codes')}?{query}")
         error = (
             "That code is not right. Check the app shows Coding Bench and enter the 6 digits "
             "it shows now."

@@ -199,3 +199,16 @@ def test_wrong_codes_in_a_row_are_throttled(client, senior, mfa_on):
     device.refresh_from_db()
     refused = client.post(reverse("accounts:mfa_verify"), {"code": _code(device, 1)})
     assert refused.status_code == 400
+
+
+def test_the_code_step_does_not_redirect_off_site(client, senior, mfa_on):
+    client.force_login(senior)
+    device, _ = _enrol(client, senior)
+    client.post(reverse("accounts:logout"))
+    _sign_in(client, senior)
+    device.refresh_from_db()
+    response = client.post(
+        reverse("accounts:mfa_verify"),
+        {"code": _code(device, 1), "next": "https://evil.example.org/"},
+    )
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:home")
