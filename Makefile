@@ -63,6 +63,7 @@ bench: install
 	$(PY) bench/dashboard_bench.py
 	$(PY) bench/import_bench.py
 	$(PY) bench/recheck_bench.py
+	$(PY) bench/assist_bench.py
 
 load: install
 	$(PY) bench/load_bench.py $(LOAD_ARGS)

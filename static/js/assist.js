@@ -93,3 +93,11 @@
     if (current) event.detail.parameters.version = current.value;
   });
 })();
+
+/* After a reject the panel is replaced: keep the keyboard in the list. */
+document.body.addEventListener("htmx:afterSwap", function (event) {
+  if (!event.detail.target || event.detail.target.id !== "assist-panel") return;
+  var panel = document.getElementById("assist-panel");
+  var first = panel && panel.querySelector("[data-suggestion]");
+  if (first && event.detail.requestConfig && event.detail.requestConfig.verb === "post") first.focus();
+});
