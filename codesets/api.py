@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -65,6 +66,7 @@ class CodeDetailApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("date", date, description="Date of service (default today)")],
         summary="One code with its notes, hierarchy, 7th characters, PCS axes and history",
+        responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, system: str, code: str) -> Response:
         if system not in SYSTEMS:
