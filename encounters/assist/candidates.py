@@ -21,7 +21,7 @@ _GENERIC = {
     "of", "and", "the", "with", "in", "to", "for", "by", "or", "a", "an", "on", "nos", "other",
     "unspecified", "specified", "site", "type", "due", "as", "at", "from", "not", "elsewhere",
     "classified", "condition", "disease", "disorder", "disorders", "part", "its", "use",
-    "encounter", "initial", "subsequent", "sequela", "without", "is", "be", "are",
+    "encounter", "initial", "subsequent", "sequela", "without", "is", "be", "are", "essential",
 }  # fmt: skip
 # Comma-separated title parts that only say what is not known or not present.
 _VAGUE_PART = re.compile(r"^\s*(unspecified|without|not elsewhere|nos\b|other\b|site unspec)")
@@ -40,7 +40,7 @@ def stem(word: str) -> str:
 
 
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
-_WITHOUT = re.compile(r"\bwithout\b.*$", re.I)
+_WITHOUT = re.compile(r"\b(without|except)\b.*$", re.I)
 _NUMBER_AFTER = {"type", "stage", "grade", "class", "degree", "phase", "level", "tier"}
 
 
@@ -118,8 +118,13 @@ class Matcher:
         found = []
         for w in present:
             for name in self.by_word.get(w, ()):
-                if name.words <= present.keys():
-                    found.append((name, [present[x][0] for x in name.words]))
+                matched = [x for x in name.words if x in present]
+                # All words; or, for a name of three words or more, all but one (never its
+                # rarest, most telling word, which is the key it was found by).
+                if len(matched) == len(name.words) or (
+                    len(name.words) >= 3 and len(matched) == len(name.words) - 1
+                ):
+                    found.append((name, [present[x][0] for x in matched]))
         return found
 
     def idf(self, word: str) -> float:

@@ -82,6 +82,7 @@ class Mention:
     family: bool = False
     historical: bool = False
     subsumed: bool = False
+    coverage: float = 1.0  # share of the name's words found in the sentence
 
 
 @dataclass
@@ -152,7 +153,7 @@ def analyse(text: str, *, on: date | None = None, system: str = "icd10cm") -> li
             t for t in tokens(sentence.text, offset) if not any(a <= t.start < b for a, b in titles)
         ]
         matches = matcher.match(words_here)
-        word_sets = [n.words for n, _ in matches]
+        word_sets = [n.words for n, t in matches if len(t) == len(n.words)]  # full matches
         for name, matched_tokens in matches:
             start = min(t.start for t in matched_tokens)
             end = max(t.end for t in matched_tokens)
@@ -169,6 +170,7 @@ def analyse(text: str, *, on: date | None = None, system: str = "icd10cm") -> li
                         idf=sum(matcher.idf(w) for w in name.words),
                         is_title=name.is_title,
                         subsumed=any(name.words < other for other in word_sets),
+                        coverage=len(matched_tokens) / len(name.words),
                     ),
                 )
             )
@@ -211,10 +213,11 @@ def features(candidate: Candidate, priors: dict[str, float] | None = None) -> di
     """The ranking signals of one candidate (names are the keys of weights.json)."""
     mentions = candidate.mentions
     active = candidate.active_mentions or mentions
-    best = max(active, key=lambda m: (m.name_size, m.idf))
+    best = max(active, key=lambda m: (m.coverage, m.name_size, m.idf))
     priors = priors or {}
     return {
         "bias": 1.0,
+        "partial": float(best.coverage < 1.0),
         "name_words": min(best.name_size, 6) / 6,
         "idf": min(best.idf, 40.0) / 40,
         "title": float(any(m.is_title for m in active)),

@@ -264,3 +264,33 @@ def test_panel_permissions(client, admin_user, intermediate, chart):
     assert response.status_code == 403
     assert not SuggestionDecision.objects.exists()
     assert other.pk != encounter.pk
+
+
+def test_the_task_caches_suggestions_per_document_version(django_capture_on_commit_callbacks):
+    from encounters import services
+    from encounters.assist.tasks import assist_suggest_task
+    from tests.conftest import _persona
+
+    clerk = _persona("clerk", "junior")
+    encounter = EncounterFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        document = services.document_create(
+            by=clerk,
+            encounter=encounter,
+            note_type="progress",
+            title="Progress note",
+            written_on=ON,
+            text="Assessment: acute appendicitis.",
+        )
+    assert len(callbacks) == 1  # the assistant is queued once the document is committed
+    result = assist_suggest_task.apply(args=[document.pk]).get()
+    assert result["suggestions"] > 0
+    first = set(document.assist_suggestions.values_list("pk", flat=True))
+    assist_suggest_task.apply(args=[document.pk]).get()  # twice: the same cached rows
+    assert set(document.assist_suggestions.values_list("pk", flat=True)) == first
+    document.text = "Assessment: Kabuki syndrome."  # a new version of the text
+    document.save()
+    assist_suggest_task.apply(args=[document.pk]).get()
+    assert not set(document.assist_suggestions.values_list("pk", flat=True)) & first
+    assert document.assist_suggestions.filter(code="Q89.81").exists()
+    assert assist_suggest_task.apply(args=[10**9]).get() == {"document_id": 10**9, "suggestions": 0}
