@@ -67,6 +67,7 @@ def setup(coders: int) -> dict[str, dict]:
     from codesets.services import codesets_bootstrap
 
     call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", verbosity=0, interactive=False)  # as a deployment does
     t0 = time.perf_counter()
     codesets_bootstrap(include_cms=False, report=lambda line: print("  " + line, flush=True))
     print(f"Code sets ready ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -173,6 +174,7 @@ def read_stats(prefix: Path) -> list[dict]:
 
 def report(rows: list[dict], users: int, duration: int, workers: int) -> dict:
     print(f"\n== Load: {users} coders, {duration} s, gunicorn {workers} workers ==")
+    print(f"Load average now: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'request':<22}{'count':>8}{'errors':>8}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}")
     figures = []
     for row in rows:
@@ -205,6 +207,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60, help="seconds")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--think", default="1-3", help="seconds a coder reads between two clicks (low-high)"
+    )
     args = parser.parse_args()
 
     load_avg = os.getloadavg()
@@ -234,7 +239,7 @@ def main() -> None:
              "--users", str(args.users), "--spawn-rate", str(max(1, args.users // 5)),
              "--run-time", f"{args.duration}s", "--host", base, "--csv", str(prefix),
              "--only-summary", "--loglevel", "WARNING", "--charts", str(charts_file)],
-            cwd=ROOT, env=dict(env, LOAD_CODERS=str(args.users)),
+            cwd=ROOT, env=dict(env, LOAD_CODERS=str(args.users), LOAD_THINK=args.think),
         )  # fmt: skip
     finally:
         server.terminate()
@@ -245,7 +250,8 @@ def main() -> None:
     out.write_text(
         json.dumps(
             {**result, "users": args.users, "duration_s": args.duration,
-             "workers": args.workers, "load_average_before": load_avg},
+             "workers": args.workers, "think_s": args.think,
+             "load_average_before": load_avg},
             indent=2,
         )
     )  # fmt: skip

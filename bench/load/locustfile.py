@@ -13,6 +13,7 @@ import os
 import random
 import re
 
+import gevent
 from locust import HttpUser, between, events, task
 
 CODERS = int(os.environ.get("LOAD_CODERS", "50"))
@@ -22,6 +23,8 @@ SEARCHES = ["diab neuro", "E11.4", "chf", "pneumonia", "copd exac", "fx radius d
             "htn", "uti", "afib", "ckd 3", "sepsis"]  # fmt: skip
 CODES = ["E11.9", "I10", "J18.9", "N39.0", "E78.5", "I48.91", "J44.1", "N18.30"]
 _numbers = itertools.count(1)
+# A coder's pace: seconds of reading between two clicks (LOAD_THINK="low-high").
+THINK = tuple(float(x) for x in os.environ.get("LOAD_THINK", "1-3").split("-"))
 
 
 @events.init_command_line_parser.add_listener
@@ -30,7 +33,10 @@ def _options(parser) -> None:
 
 
 class Coder(HttpUser):
-    wait_time = between(0.5, 1.5)  # a coder reads between clicks
+    wait_time = between(*THINK)  # between two charts, and (think()) between two clicks
+
+    def think(self) -> None:
+        gevent.sleep(random.uniform(*THINK))
 
     def on_start(self) -> None:
         # The session was signed in at seed time (bench/load_bench.py): the password hash is a
@@ -57,11 +63,13 @@ class Coder(HttpUser):
             params={"system": "icd10cm", "q": random.choice(SEARCHES), "limit": 20},
             name="search codes",
         )
+        self.think()
         with self.client.get(f"/encounters/{pk}/", name="open chart", catch_response=True) as page:
             match = VERSION.search(page.text)
             if match is None:
                 page.failure("no version on the workspace")
                 return
+        self.think()
         htmx = self._csrf({"HX-Request": "true"})
         code = random.choice(CODES)
         with self.client.post(
@@ -74,6 +82,7 @@ class Coder(HttpUser):
             if "added as diagnosis" not in added.text:
                 added.failure(f"not added: {added.text[:200]}")
                 return
+        self.think()
         self.client.post(
             "/api/v1/edits/check",
             json={
@@ -85,6 +94,7 @@ class Coder(HttpUser):
             headers=self._csrf(),
             name="check edits",
         )
+        self.think()
         version = VERSION.search(added.text)
         diagnosis = DIAGNOSIS_ID.findall(added.text)
         with self.client.post(
