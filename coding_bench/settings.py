@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Tags (docs sections) from the first path segment after /api/v1: encounters, audits...
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     # Choice sets that share a field name get stable schema names (not hash suffixes).
     "ENUM_NAME_OVERRIDES": {
         "EncounterStatusEnum": "encounters.models.Encounter.Status",
