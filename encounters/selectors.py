@@ -3,15 +3,16 @@
 from dataclasses import dataclass
 from datetime import date
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import BreakGlass, PhiAccess, User
 from accounts.permissions import Capability, has_capability
 from accounts.services import phi_access_record
-from encounters.models import Document, Encounter
+from encounters.models import Document, Encounter, PhysicianQuery, Review, Transition
 from encounters.workflow import FINISHED
 
 QUEUE_SORTS = {
@@ -49,26 +50,32 @@ COMPLEX_FLAGGED_STATUSES = (S.READY, S.CODING, S.COMPLEX, S.QUERY_PENDING)
 DENIAL_STATUSES = (S.READY_TO_BILL, S.BILLED, S.DENIED, S.CORRECTED, S.RESUBMITTED)
 
 
+def _related(model, **where) -> Exists:
+    return Exists(model.objects.filter(encounter=OuterRef("pk"), **where))
+
+
 def _work_scope(user: User) -> Q:
     """Charts the user's work takes them to: their own, the pool, and per capability the
     reviews, complex cases, queries, denials and audits they handle."""
-    scope = Q(assignee=user) | Q(transitions__by=user)
+    # Exists, not joins: no repeated rows, and a single chart's check stays an index lookup.
+    scope = Q(assignee=user) | Q(_related(Transition, by=user))
     pool = [
         s for s in POOL_STATUSES if s != S.INTAKE or has_capability(user, Capability.INTAKE_CHARTS)
     ]
     scope |= Q(assignee__isnull=True, status__in=pool)
     if has_capability(user, Capability.REVIEW_JUNIORS):
-        scope |= Q(status=S.REVIEW) | Q(reviews__reviewer=user)
+        scope |= Q(status=S.REVIEW) | Q(_related(Review, reviewer=user))
     if has_capability(user, Capability.WORK_COMPLEX_CASES):
         scope |= Q(status=S.COMPLEX) | (
             Q(status__in=COMPLEX_FLAGGED_STATUSES) & ~Q(complexity_flags=[])
         )
     if has_capability(user, Capability.MANAGE_QUERIES):
-        scope |= Q(status=S.QUERY_PENDING) | Q(queries__isnull=False)
+        scope |= Q(status=S.QUERY_PENDING) | Q(_related(PhysicianQuery))
     if has_capability(user, Capability.WORK_DENIALS):
         scope |= Q(status__in=DENIAL_STATUSES)
     if has_capability(user, Capability.RUN_AUDITS):
-        scope |= Q(status=S.PRE_BILL_AUDIT) | Q(audit_items__isnull=False)
+        audit_item = apps.get_model("audits", "AuditItem")  # audits builds on encounters
+        scope |= Q(status=S.PRE_BILL_AUDIT) | Q(_related(audit_item))
     return scope
 
 
@@ -87,10 +94,7 @@ def encounters_visible_to(*, user: User) -> QuerySet[Encounter]:
         | Q(pk__in=glass.exclude(encounter_id=None).values("encounter_id"))
         | Q(patient_id__in=glass.filter(encounter_id=None).values("patient_id"))
     )
-    # The joins in the scope may repeat a row; the id subquery keeps the result distinct
-    # without DISTINCT on the caller's query.
-    ids = Encounter.objects.filter(scope).values("pk")
-    return Encounter.objects.select_related("patient", "assignee").filter(pk__in=ids)
+    return Encounter.objects.select_related("patient", "assignee").filter(scope)
 
 
 def encounter_queue_for(*, user: User, filters: QueueFilters | None = None) -> QuerySet[Encounter]:
