@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audits.models import AuditItem, AuditPlan, Finding
-from encounters.serializers import POA_CHOICES
+from encounters.serializers import MAX_ID, POA_CHOICES
 
 RECODE_KINDS = ["diagnoses", "procedures"]
 BLIND = (AuditItem.Status.PENDING, AuditItem.Status.RECODING)
@@ -132,7 +132,9 @@ class PlanDetailOut(PlanOut):
 
 
 class TargetsIn(serializers.Serializer):
-    coders = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
+    coders = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False
+    )
     encounter_types = serializers.ListField(
         child=serializers.CharField(max_length=20), required=False
     )
@@ -164,7 +166,7 @@ class PlanCreateIn(serializers.Serializer):
     date_from = serializers.DateField()
     date_to = serializers.DateField()
     auditors = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         min_length=1,
         max_length=50,
         help_text="User ids of senior coders.",

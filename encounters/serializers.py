@@ -23,6 +23,7 @@ POA_CHOICES = [("", "Not reported"), *DiagnosisAssignment.Poa.choices]
 # Sizes that keep a request sane; the services and the model fields hold the real limits.
 MAX_TEXT = 1_000_000
 MAX_SHORT = 200
+MAX_ID = 2**63 - 1  # ids beyond a bigint are refused here, not by the database
 
 
 class VersionField(serializers.IntegerField):
@@ -314,9 +315,9 @@ class EscalateIn(VersionIn):
 
 
 class IndicatorIn(serializers.Serializer):
-    document_id = serializers.IntegerField(min_value=1)
-    start = serializers.IntegerField(min_value=0)
-    end = serializers.IntegerField(min_value=1)
+    document_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    start = serializers.IntegerField(min_value=0, max_value=MAX_TEXT)
+    end = serializers.IntegerField(min_value=1, max_value=MAX_TEXT)
 
 
 class QueryCreateIn(serializers.Serializer):

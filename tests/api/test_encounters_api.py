@@ -257,3 +257,11 @@ def test_review_queue_and_return_with_comments(junior, intermediate, api_for):
     assert returned.json()["outcome"] == "returned" and len(returned.json()["comments"]) == 1
     encounter.refresh_from_db()
     assert (encounter.status, encounter.assignee_id) == (S.CODING, junior.pk)
+
+
+def test_ids_beyond_the_database_range_are_a_404_not_a_crash(junior, api_for):
+    huge = 10**30
+    assert api_for(junior).get(f"{BASE}/encounters/{huge}").status_code == 404
+    assert api_for(junior).get(f"{BASE}/patients/{huge}").status_code == 404
+    response = api_for(junior).get(f"{BASE}/encounters/{huge}/documents/{huge}")
+    assert response.status_code == 404 and response.json()["detail"]
