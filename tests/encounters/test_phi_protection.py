@@ -120,6 +120,19 @@ class TestIdentifiersAreCaptured:
             assert value and value.startswith("gAAAA"), name  # a Fernet token
             assert getattr(patient, name) not in value
 
+    def test_a_real_synthea_patient_brings_ssn_phone_and_address(self, cms_data, junior):
+        from tests.encounters.test_fhir_import import synthea_bundle
+
+        bundle = synthea_bundle(cms_data / "notes" / "synthea_fhir_10patients", encounters=1)
+        source = bundle["entry"][0]["resource"]
+        ssn = next(i["value"] for i in source["identifier"] if "us-ssn" in i.get("system", ""))
+        patient = Patient.objects.get(pk=fhir_bundle_import(by=junior, raw=bundle).patient.pk)
+        assert patient.ssn == ssn
+        assert patient.phone == source["telecom"][0]["value"]
+        assert source["address"][0]["city"] in patient.address
+        assert patient.member_id is None  # Synthea sends no member id
+        assert ssn not in json.dumps(_raw(patient))
+
     def test_the_intake_form_takes_optional_identifiers(self, client, junior):
         client.login(username=junior.username, password=PASSWORD)
         form = {
