@@ -195,7 +195,7 @@ def train(train_docs: list[dict], dev_docs: list[dict], *, log=print) -> dict:
             best = (result["map"], model)
     model = best[1]
     best_f1 = None
-    for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
+    for threshold in (0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
         model["threshold"] = threshold
         f1 = evaluate(dev_docs, model, dev_analysed)["code"]["f1"]
         log(f"threshold {threshold}: dev F1 {f1}")
