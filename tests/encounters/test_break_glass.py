@@ -70,6 +70,28 @@ class TestWhoSeesWhat:
         assert {review.pk, complex_case.pk} <= visible
         assert coding.pk not in visible
 
+    def test_work_done_on_a_chart_keeps_it_visible(self, intermediate, junior, other_coder):
+        """A reviewer keeps seeing what they reviewed, a coder what they worked on, after the
+        chart has moved on to someone else."""
+        from encounters.models import Review, Transition
+
+        reviewed = EncounterFactory(status=S.CODED, assignee=other_coder)
+        Review.objects.create(
+            encounter=reviewed,
+            coder=other_coder,
+            reviewer=intermediate,
+            round=1,
+            outcome="accepted",
+        )
+        worked = EncounterFactory(status=S.CODED, assignee=other_coder)
+        Transition.objects.create(
+            encounter=worked, by=junior, from_status="ready", to_status="coding"
+        )
+        assert selectors.encounters_visible_to(user=intermediate).filter(pk=reviewed.pk).exists()
+        assert not selectors.encounters_visible_to(user=junior).filter(pk=reviewed.pk).exists()
+        assert selectors.encounters_visible_to(user=junior).filter(pk=worked.pk).exists()
+        assert selectors.encounters_visible_to(user=junior).filter(pk=worked.pk).count() == 1
+
     def test_senior_sees_pre_bill_audits(self, senior, other_coder):
         audit = EncounterFactory(status=S.PRE_BILL_AUDIT, assignee=other_coder)
         assert selectors.encounters_visible_to(user=senior).filter(pk=audit.pk).exists()
