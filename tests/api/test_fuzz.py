@@ -157,6 +157,11 @@ def test_no_server_errors_clear_4xx_and_nothing_partial_saved(case, world):
         if name in world["ids"]:
             case.path_parameters[name] = world["ids"][name]
     before = _snapshot(world["encounter"])
+    # The current version, so generated bodies get past the stale check to the rules behind it.
+    if isinstance(case.body, dict) and "version" in case.body:
+        case.body["version"] = before[0]
+    if isinstance(case.query, dict) and "version" in case.query:
+        case.query["version"] = before[0]
     response = case.call(headers=world["headers"])
     case.validate_response(response, checks=[not_a_server_error], headers=world["headers"])
     assert response.status_code < 500
