@@ -95,6 +95,7 @@ def check(*, batch_size: int = BATCH_SIZE) -> PhiReport:
     for rows in _raw_batches(batch_size):
         for pk, *values in rows:
             report.patients += 1
+            unreadable = False
             for value in values:
                 if not value:
                     continue
@@ -102,8 +103,9 @@ def check(*, batch_size: int = BATCH_SIZE) -> PhiReport:
                 try:
                     fernet.decrypt(value.encode())
                 except InvalidToken:
-                    report.failed.append(pk)
-                    break
+                    unreadable = True
+            if unreadable:
+                report.failed.append(pk)
     return report
 
 
