@@ -22,12 +22,21 @@ _GENERIC = {
     "unspecified", "specified", "site", "type", "due", "as", "at", "from", "not", "elsewhere",
     "classified", "condition", "disease", "disorder", "disorders", "part", "its", "use",
     "encounter", "initial", "subsequent", "sequela", "without", "is", "be", "are", "essential",
+    "approach",
 }  # fmt: skip
 # Comma-separated title parts that only say what is not known or not present.
 _VAGUE_PART = re.compile(r"^\s*(unspecified|without|not elsewhere|nos\b|other\b|site unspec)")
 _EPISODE = re.compile(r",\s*(initial encounter|subsequent encounter|sequela).*$", re.I)
 _LATER_EPISODE = re.compile(r",\s*(subsequent encounter|sequela)", re.I)
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+# Chart words the procedure titles say differently (beyond codesets.search.ABBREVIATIONS).
+CHART_WORDS: dict[str, list[str]] = {
+    "laparoscopic": ["percutaneous endoscopic"],
+    "laparoscopically": ["percutaneous endoscopic"],
+    "biopsy": ["excision diagnostic"],
+}
 
 
 def stem(word: str) -> str:
@@ -79,7 +88,7 @@ def tokens(text: str, offset: int = 0) -> list[Token]:
         if number:
             continue
         out.append(Token(stem(w), start, end))
-        for alternative in ABBREVIATIONS.get(w, [])[:1]:
+        for alternative in (ABBREVIATIONS.get(w) or CHART_WORDS.get(w) or [])[:1]:
             out.extend(Token(stem(a), start, end) for a in words(alternative))
     return out
 

@@ -26,7 +26,8 @@ from encounters.models import (
 # Below this a candidate is noise, not a suggestion worth a coder's glance.
 MIN_CONFIDENCE = 0.05
 MAX_PER_DOCUMENT = 40
-PIPELINE_VERSION = "1"  # part of the cache key: a new pipeline recomputes cached suggestions
+PROCEDURE_PRIOR = 0.4
+PIPELINE_VERSION = "2"  # part of the cache key: a new pipeline recomputes cached suggestions
 
 
 def suggest_text(
@@ -45,9 +46,12 @@ def suggest_text(
         except NoReleaseInForce:
             continue
         for candidate in candidates:
-            confidence = ranking.score(features(candidate, model["priors"]), model["weights"])
+            signals = features(candidate, model["priors"])
             if system != "icd10cm":
-                confidence *= 0.8  # the weights were learned on diagnoses only
+                # The frequency priors come from CodiEsp diagnoses and know no procedure:
+                # a middling prior instead of none, so procedures are not all sunk.
+                signals["prior"] = signals["prior3"] = PROCEDURE_PRIOR
+            confidence = ranking.score(signals, model["weights"])
             if confidence < MIN_CONFIDENCE:
                 continue
             shown = candidate.active_mentions or candidate.mentions

@@ -231,6 +231,9 @@ def test_reject_records_the_reason_per_coder_and_code(client, junior, chart):
             "rate": 0.0,
         }
     ]
+    out = StringIO()
+    call_command("assist", "rates", stdout=out)
+    assert json.loads(out.getvalue()) == {"rates": rates}
 
 
 def test_panel_permissions(client, admin_user, intermediate, chart):
@@ -294,3 +297,14 @@ def test_the_task_caches_suggestions_per_document_version(django_capture_on_comm
     assert not set(document.assist_suggestions.values_list("pk", flat=True)) & first
     assert document.assist_suggestions.filter(code="Q89.81").exists()
     assert assist_suggest_task.apply(args=[10**9]).get() == {"document_id": 10**9, "suggestions": 0}
+
+
+def test_procedures_are_suggested_for_the_encounter_system_with_evidence():
+    text = "Operative report: Laparoscopic appendectomy performed for acute appendicitis."
+    rows = suggest_text(text, on=ON, procedure_system="icd10pcs")
+    procedures = [r for r in rows if r["system"] == "icd10pcs"]
+    assert procedures[0]["code"] == "0DTJ4ZZ"  # resection of appendix, laparoscopic
+    quote = procedures[0]["evidence"][0]
+    assert text[quote["start"] : quote["end"]] == "Laparoscopic appendectomy"
+    # Without a procedure system (the default), diagnoses only.
+    assert {r["system"] for r in suggest_text(text, on=ON)} == {"icd10cm"}

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         evaluate.add_argument("--file", help="A jsonl(.gz) of {id, text_en, diagnosis_codes}.")
         evaluate.add_argument("--limit", type=int, help="Only the first N documents.")
         evaluate.add_argument("--json", action="store_true", help="Print JSON.")
+        sub.add_parser("rates", help="Acceptance rate per coder and code, as JSON.")
         train = sub.add_parser("train", help="Learn weights.json from CodiEsp train (dev tunes).")
         train.add_argument("--limit", type=int, help="Only the first N documents of each split.")
 
@@ -56,6 +57,11 @@ class Command(BaseCommand):
                 f"{row['confidence']:.2f}  {row['code']:<9} {row['description'][:60]}{flag}"
                 f'  "{quote}"'
             )
+
+    def _rates(self, options):
+        from encounters.assist.services import acceptance_rates
+
+        self.stdout.write(json.dumps({"rates": acceptance_rates()}))
 
     def _documents(self, options, split):
         from encounters.assist.evaluation import load_split
