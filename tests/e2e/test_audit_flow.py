@@ -108,7 +108,8 @@ def test_a_pre_bill_audit_from_plan_to_resolved_dispute(
     _add_diagnosis(sen, "E11.42")
     _add_diagnosis(sen, "I10")
     _add_diagnosis(sen, "Z79.4")
-    assert "3 diagnoses" in sen.locator("[data-recode-count]").inner_text()
+    # The count follows the list once htmx has settled the swap.
+    sen.locator("[data-recode-count]:has-text('3 diagnoses')").wait_for()
     _shot(sen, "recode")
     sen.click("[data-complete-recode]")
     sen.locator("text=Re-code complete: 2 of 4 codes agree, 1 finding.").wait_for()
