@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ["DEBUG"] = "1"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coding_bench.settings")
+# The bench times the dashboard, not the second sign-in step its senior would need.
+os.environ.setdefault("MFA_REQUIRED_ROLES", "none")
 os.environ.setdefault(
     "CODING_BENCH_VAR_DIR", str(Path(tempfile.gettempdir()) / "coding_bench_bench_var")
 )
