@@ -16,6 +16,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -360,6 +361,30 @@ class DocumentListApi(ServiceApiView):
         return Response(s.DocumentOut(document).data, status=status.HTTP_201_CREATED)
 
 
+class DocumentUploadApi(ServiceApiView):
+    required_capability = Capability.INTAKE_CHARTS
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": s.DocumentUploadIn},
+        responses={201: s.DocumentOut, **ERRORS},
+        summary="Upload a document (plain text or PDF; the text is extracted, the file kept)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = _validated(s.DocumentUploadIn, request.data)
+        encounter = selectors.encounter_get_for(user=request.user, pk=pk)
+        document = services.document_upload(
+            by=request.user,
+            encounter=encounter,
+            note_type=data["note_type"],
+            title=data["title"],
+            written_on=data["written_on"],
+            author=data["author"],
+            uploaded=data["file"],
+        )
+        return Response(s.DocumentOut(document).data, status=status.HTTP_201_CREATED)
+
+
 class DocumentDetailApi(ServiceApiView):
     required_capability = Capability.VIEW_CHARTS
 
@@ -463,6 +488,21 @@ class DiagnosisMoveApi(ServiceApiView):
             diagnosis_id=diagnosis_id,
             position=data["position"],
         )
+        return _detail(request, encounter)
+
+
+class EvidenceApi(ServiceApiView):
+    required_capability = Capability.CODE_ENCOUNTERS
+
+    @extend_schema(
+        request=s.EvidenceIn,
+        responses={200: s.EncounterDetailOut, **EDIT_ERRORS},
+        summary="Link a diagnosis or procedure to the passage of a document that supports it",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = _validated(s.EvidenceIn, request.data)
+        encounter = selectors.encounter_get_for(user=request.user, pk=pk)
+        services.evidence_attach(encounter=encounter, by=request.user, **data)
         return _detail(request, encounter)
 
 

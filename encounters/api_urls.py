@@ -16,6 +16,8 @@ urlpatterns = [
     path(f"{E}/submit", api.EncounterSubmitApi.as_view(), name="api-encounter-submit"),
     path(f"{E}/escalate", api.EncounterEscalateApi.as_view(), name="api-encounter-escalate"),
     path(f"{E}/documents", api.DocumentListApi.as_view(), name="api-documents"),
+    path(f"{E}/documents/upload", api.DocumentUploadApi.as_view(), name="api-document-upload"),
+    path(f"{E}/evidence", api.EvidenceApi.as_view(), name="api-evidence"),
     path(
         f"{E}/documents/<int:document_id>",
         api.DocumentDetailApi.as_view(),

@@ -254,8 +254,24 @@ class DocumentCreateIn(serializers.Serializer):
     text = serializers.CharField(max_length=MAX_TEXT, trim_whitespace=False)
 
 
+class DocumentUploadIn(serializers.Serializer):
+    note_type = serializers.ChoiceField(choices=Document.NoteType.choices)
+    title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    written_on = serializers.DateField()
+    author = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
+    file = serializers.FileField(help_text="Plain text or PDF; the original is kept.")
+
+
 class VersionIn(serializers.Serializer):
     version = VersionField()
+
+
+class EvidenceIn(VersionIn):
+    kind = serializers.ChoiceField(choices=["diagnosis", "procedure"])
+    assignment_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    document_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    start = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
+    end = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
 class DiagnosisAddIn(VersionIn):
