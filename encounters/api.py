@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from accounts.models import PhiAccess, User
 from accounts.permissions import Capability, HasCapability
 from accounts.services import phi_access_record
-from encounters import queries, reviews, selectors, services
+from encounters import phi, queries, reviews, selectors, services
 from encounters import serializers as s
 from encounters.models import Encounter, Patient
 
@@ -359,6 +359,29 @@ class DocumentListApi(ServiceApiView):
         encounter = selectors.encounter_get_for(user=request.user, pk=pk)
         document = services.document_create(by=request.user, encounter=encounter, **data)
         return Response(s.DocumentOut(document).data, status=status.HTTP_201_CREATED)
+
+
+class BreakGlassApi(ServiceApiView):
+    required_capability = Capability.VIEW_CHARTS
+
+    @extend_schema(
+        request=s.BreakGlassIn,
+        responses={201: s.BreakGlassOut, **ERRORS},
+        summary="Break the glass: open a chart outside your work for a while, with a reason",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = _validated(s.BreakGlassIn, request.data)
+        encounter = Encounter.objects.filter(pk=pk).first()
+        if encounter is None:
+            raise Http404("No such encounter.")
+        glass = phi.break_glass_open(
+            user=request.user,
+            encounter=encounter,
+            reason=data["reason"],
+            ip_address=request.META.get("REMOTE_ADDR"),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        return Response(s.BreakGlassOut(glass).data, status=status.HTTP_201_CREATED)
 
 
 class DocumentUploadApi(ServiceApiView):

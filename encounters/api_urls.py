@@ -18,6 +18,7 @@ urlpatterns = [
     path(f"{E}/documents", api.DocumentListApi.as_view(), name="api-documents"),
     path(f"{E}/documents/upload", api.DocumentUploadApi.as_view(), name="api-document-upload"),
     path(f"{E}/evidence", api.EvidenceApi.as_view(), name="api-evidence"),
+    path(f"{E}/break-glass", api.BreakGlassApi.as_view(), name="api-break-glass"),
     path(
         f"{E}/documents/<int:document_id>",
         api.DocumentDetailApi.as_view(),

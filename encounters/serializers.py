@@ -266,6 +266,16 @@ class VersionIn(serializers.Serializer):
     version = VersionField()
 
 
+class BreakGlassIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Logged and reviewed by seniors.")
+
+
+class BreakGlassOut(serializers.Serializer):
+    encounter = serializers.IntegerField(source="encounter_id")
+    reason = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+
+
 class EvidenceIn(VersionIn):
     kind = serializers.ChoiceField(choices=["diagnosis", "procedure"])
     assignment_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)

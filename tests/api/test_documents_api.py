@@ -68,3 +68,23 @@ def test_evidence_links_a_code_to_its_passage_and_a_stale_version_is_409(junior,
     stale = api_for(junior).post(f"{BASE}/encounters/{coding.pk}/evidence", body, format="json")
     assert stale.status_code == 409
     assert stale.json()["version"] == coding.version + 1
+
+
+def test_breaking_the_glass_opens_another_coders_chart_with_the_reason_logged(
+    junior, intermediate, api_for
+):
+    from accounts.models import BreakGlass, PhiAccess
+
+    theirs = EncounterFactory(assignee=intermediate, status=Encounter.Status.CODING)
+    client = api_for(junior)
+    assert client.get(f"{BASE}/encounters/{theirs.pk}").status_code == 403
+    short = client.post(f"{BASE}/encounters/{theirs.pk}/break-glass", {"reason": "need it"})
+    assert short.status_code == 400 and "at least 20 characters" in str(short.json())
+    reason = "Patient called about a bill; verifying the diagnosis coded on this visit."
+    response = client.post(f"{BASE}/encounters/{theirs.pk}/break-glass", {"reason": reason})
+    assert response.status_code == 201, response.content
+    assert BreakGlass.objects.filter(user=junior, encounter_id=theirs.pk).count() == 1
+    assert PhiAccess.objects.filter(
+        user=junior, action=PhiAccess.Action.BREAK_GLASS, encounter_id=theirs.pk
+    ).exists()
+    assert client.get(f"{BASE}/encounters/{theirs.pk}").status_code == 200
