@@ -10,7 +10,6 @@ error edits blocking a submission → 422 listing them, not allowed → 403, mis
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -217,43 +216,8 @@ class EncounterListApi(ServiceApiView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(s.EncounterCreateIn, request.data)
-        with transaction.atomic():  # the patient and the encounter, or neither
-            patient = _patient_for_intake(request.user, data)
-            encounter = services.encounter_create(
-                by=request.user,
-                patient=patient,
-                type=data["type"],
-                admit_date=data["admit_date"],
-                discharge_date=data["discharge_date"],
-                account_number=data["account_number"],
-                provider=data["provider"],
-                payer=data["payer"],
-                due_date=data["due_date"],
-            )
+        encounter = services.encounter_intake(by=request.user, data=data)
         return _detail(request, encounter, status.HTTP_201_CREATED)
-
-
-def _patient_for_intake(by: User, data: dict) -> Patient:
-    """The patient with this MRN if the last name and birth date agree (as the intake page)."""
-    existing = Patient.objects.filter(mrn=data["mrn"].strip()).first()
-    if existing is None:
-        return services.patient_create(
-            by=by,
-            mrn=data["mrn"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            birth_date=data["birth_date"],
-            sex=data["sex"],
-            coverage=data["coverage"],
-        )
-    if (
-        existing.last_name.lower() != data["last_name"].strip().lower()
-        or existing.birth_date != data["birth_date"]
-    ):
-        raise DjangoValidationError(
-            {"mrn": "This MRN belongs to another patient (the last name or birth date differ)."}
-        )
-    return existing
 
 
 class EncounterDetailApi(ServiceApiView):

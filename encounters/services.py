@@ -7,8 +7,10 @@ reads are recorded in the same transaction as the change.
 
 import codecs
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -125,6 +127,55 @@ def _next_account_number() -> str:
 
 
 @transaction.atomic
+@transaction.atomic
+def encounter_intake(*, by: User, data: Mapping[str, Any]) -> Encounter:
+    """Intake of one encounter, with its patient: the patient with the MRN when the last name
+    and birth date agree (a clear error otherwise), else a new one; both saved or neither.
+
+    `data` holds the patient fields (mrn, first_name, last_name, birth_date, sex, coverage),
+    the encounter fields (type, admit_date, discharge_date, account_number, provider, payer,
+    due_date) and optionally the encrypted identifiers (member_id, ssn, phone, address).
+    """
+    from encounters import phi
+
+    patient = Patient.objects.filter(mrn=data["mrn"].strip()).first()
+    if patient is None:
+        patient = patient_create(
+            by=by,
+            mrn=data["mrn"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            birth_date=data["birth_date"],
+            sex=data["sex"],
+            coverage=data["coverage"],
+        )
+    elif (
+        patient.last_name.lower() != data["last_name"].strip().lower()
+        or patient.birth_date != data["birth_date"]
+    ):
+        raise ValidationError(
+            {
+                "mrn": "This MRN belongs to another patient (the last name or birth date "
+                "differ). Check the MRN."
+            }
+        )
+    if any(name in data for name in phi.ENCRYPTED_FIELDS):
+        patient = phi.patient_set_identifiers(
+            patient, **{name: data.get(name) or "" for name in phi.ENCRYPTED_FIELDS}
+        )
+    return encounter_create(
+        by=by,
+        patient=patient,
+        type=data["type"],
+        admit_date=data["admit_date"],
+        discharge_date=data["discharge_date"],
+        account_number=data["account_number"],
+        provider=data["provider"],
+        payer=data["payer"],
+        due_date=data["due_date"],
+    )
+
+
 def document_create(
     *,
     by: User,

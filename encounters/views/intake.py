@@ -7,14 +7,13 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import Capability, capability_required
-from encounters import phi, selectors, services
+from encounters import selectors, services
 from encounters.fhir import FhirImportError, fhir_bundle_import
 from encounters.models import Document, Encounter, Patient
 from encounters.views.common import (
@@ -113,19 +112,7 @@ def intake_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                patient = _patient_for_intake(request, data)
-                encounter = services.encounter_create(
-                    by=request.user,
-                    patient=patient,
-                    type=data["type"],
-                    admit_date=data["admit_date"],
-                    discharge_date=data["discharge_date"],
-                    account_number=data["account_number"],
-                    provider=data["provider"],
-                    payer=data["payer"],
-                    due_date=data["due_date"],
-                )
+            encounter = services.encounter_intake(by=request.user, data=data)
         except ValidationError as exc:
             _add_service_errors(form, exc)
         else:
@@ -136,41 +123,6 @@ def intake_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("encounters:document_new", pk=encounter.pk)
     return render(request, "encounters/intake_new.html", {"form": form})
-
-
-def _patient_for_intake(request: HttpRequest, data: dict) -> Patient:
-    """The patient with this MRN (identifiers given are added, encrypted) or a new one."""
-    patient = _patient_matching(request, data)
-    return phi.patient_set_identifiers(
-        patient, **{name: data.get(name) or "" for name in phi.ENCRYPTED_FIELDS}
-    )
-
-
-def _patient_matching(request: HttpRequest, data: dict) -> Patient:
-    """The patient with this MRN if the name and birth date agree; a new patient otherwise."""
-    existing = Patient.objects.filter(mrn=data["mrn"].strip()).first()
-    if existing is None:
-        return services.patient_create(
-            by=request.user,
-            mrn=data["mrn"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            birth_date=data["birth_date"],
-            sex=data["sex"],
-            coverage=data["coverage"],
-        )
-    same = (
-        existing.last_name.lower() == data["last_name"].strip().lower()
-        and existing.birth_date == data["birth_date"]
-    )
-    if not same:
-        raise ValidationError(
-            {
-                "mrn": "This MRN belongs to another patient (the last name or birth date "
-                "differ). Check the MRN."
-            }
-        )
-    return existing
 
 
 def _intake_encounter(request: HttpRequest, pk: int) -> Encounter:
