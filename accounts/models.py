@@ -53,6 +53,8 @@ class PhiAccess(models.Model):
         VIEW_DOCUMENT = "view_document", "Viewed document"
         EXPORT = "export", "Exported"
         BREAK_GLASS = "break_glass", "Break the glass"
+        EXPLAIN_CODING = "explain_coding", "Viewed coding explanation"
+        EXPORT_DEIDENTIFIED = "export_deidentified", "De-identified export"
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="phi_accesses")
     action = models.CharField(max_length=24, choices=Action.choices)

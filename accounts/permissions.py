@@ -31,12 +31,16 @@ class Capability(StrEnum):
     MANAGE_QUERIES = "manage_queries"
     REVIEW_JUNIORS = "review_juniors"
     WORK_DENIALS = "work_denials"
+    RUN_REPORTS = "run_reports"  # research reports, cohorts, de-identified export, providers
     # senior
     RUN_AUDITS = "run_audits"
     VIEW_QUALITY_METRICS = "view_quality_metrics"
     REVIEW_PHI_ACCESS = "review_phi_access"
     # senior and admin
     TUNE_CASE_RULES = "tune_case_rules"
+    CONFIGURE_REPORTS = "configure_reports"  # high-risk code groups
+    MANAGE_PRACTICE_CASES = "manage_practice_cases"
+    PUBLISH_BULLETINS = "publish_bulletins"
     # admin
     MANAGE_USERS = "manage_users"
     MANAGE_RELEASES = "manage_releases"
@@ -58,12 +62,16 @@ _INTERMEDIATE = _JUNIOR | {
     Capability.MANAGE_QUERIES,
     Capability.REVIEW_JUNIORS,
     Capability.WORK_DENIALS,
+    Capability.RUN_REPORTS,
 }
 _SENIOR = _INTERMEDIATE | {
     Capability.RUN_AUDITS,
     Capability.VIEW_QUALITY_METRICS,
     Capability.REVIEW_PHI_ACCESS,
     Capability.TUNE_CASE_RULES,
+    Capability.CONFIGURE_REPORTS,
+    Capability.MANAGE_PRACTICE_CASES,
+    Capability.PUBLISH_BULLETINS,
 }
 _ADMIN = frozenset(
     {
@@ -163,6 +171,8 @@ NAVIGATION: list[tuple[str, list[NavItem]]] = [
             ("Feedback", "encounters:feedback", Capability.CODE_ENCOUNTERS),
             ("Audit findings", "audits:my_findings", Capability.CODE_ENCOUNTERS),
             ("Needs recode", "encounters:recode_list", Capability.CODE_ENCOUNTERS),
+            ("Practice", "audits:practice", Capability.CODE_ENCOUNTERS),
+            ("Bulletins", "audits:bulletins", Capability.CODE_ENCOUNTERS),
         ],
     ),
     (
@@ -180,6 +190,15 @@ NAVIGATION: list[tuple[str, list[NavItem]]] = [
             ("Audit & QA", "audits:home", Capability.RUN_AUDITS),
             ("Dashboard", "audits:dashboard", Capability.VIEW_QUALITY_METRICS),
             ("Access log", "audits:access_review", Capability.REVIEW_PHI_ACCESS),
+            ("Practice cases", "audits:practice_cases", Capability.MANAGE_PRACTICE_CASES),
+        ],
+    ),
+    (
+        "Reports",
+        [
+            ("Research", "audits:research", Capability.RUN_REPORTS),
+            ("Cohorts", "audits:cohorts", Capability.RUN_REPORTS),
+            ("Providers", "audits:provider_feedback", Capability.RUN_REPORTS),
         ],
     ),
     (

@@ -190,3 +190,177 @@ class Finding(models.Model):
     class Meta:
         ordering = ["item", "pk"]
         indexes = [models.Index(fields=["category"], name="finding_category_idx")]
+
+
+# --- Research and reporting (issue 9) --------------------------------------------------------
+
+
+class RiskGroup(models.Model):
+    """A configurable group of codes (e.g. chronic conditions) that high-risk flags count."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    # ICD-10-CM codes or category prefixes without dots, e.g. ["E11", "I50", "N18"].
+    code_prefixes = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ResearchExport(models.Model):
+    """Every de-identified export, who made it and why (Safe Harbor; cells under 11 hidden)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    report = models.CharField(max_length=40)
+    purpose = models.TextField()
+    filters = models.JSONField(default=dict, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    suppressed_cells = models.PositiveIntegerField(default=0)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+
+# --- Practice charts (issue 9) ---------------------------------------------------------------
+
+
+class PracticeCase(models.Model):
+    """A chart with a known answer key that juniors code for practice. The chart itself is a
+    practice encounter (is_practice=True): it never reaches queues, billing or metrics."""
+
+    class Source(models.TextChoices):
+        DEMO = "demo", "Demo chart"
+        CODIESP = "codiesp", "CodiEsp train split"
+        ENCOUNTER = "encounter", "Copied from a coded encounter"
+        MANUAL = "manual", "Written by a senior"
+
+    title = models.CharField(max_length=200)
+    encounter = models.OneToOneField(
+        "encounters.Encounter", on_delete=models.PROTECT, related_name="practice_case"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    source_ref = models.CharField(max_length=120, blank=True, help_text="e.g. CodiEsp file id.")
+    # The same shape as AuditItem.original_coding, so the audit comparison engine scores it.
+    answer_key = models.JSONField()
+    teaching_note = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PracticeAttempt(models.Model):
+    """One coder's go at a practice case, on their own copy of the chart."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        SCORED = "scored", "Scored"
+
+    case = models.ForeignKey(PracticeCase, on_delete=models.CASCADE, related_name="attempts")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practice_attempts"
+    )
+    encounter = models.OneToOneField(
+        "encounters.Encounter", on_delete=models.PROTECT, related_name="practice_attempt"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    started_at = models.DateTimeField(auto_now_add=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    submitted_coding = models.JSONField(default=dict, blank=True)
+    codes_agreed = models.PositiveSmallIntegerField(default=0)
+    codes_total = models.PositiveSmallIntegerField(default=0)
+    principal_correct = models.BooleanField(null=True, blank=True)
+    missed_codes = models.JSONField(default=list, blank=True)
+    extra_codes = models.JSONField(default=list, blank=True)
+    # The comparison's differences, as findings would record them: [{kind, category, ...}].
+    differences = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+
+# --- Guideline bulletins and release digests (issue 9) ---------------------------------------
+
+
+class Bulletin(models.Model):
+    """News the team must read: a guideline, a payer policy change, a common audit error, or
+    the automatic digest of a code-set release. Acknowledged one by one."""
+
+    class Kind(models.TextChoices):
+        GUIDELINE = "guideline", "Coding guideline"
+        PAYER_POLICY = "payer_policy", "Payer policy change"
+        COMMON_ERROR = "common_error", "Common error seen in audits"
+        RELEASE_DIGEST = "release_digest", "Code-set release digest"
+        OTHER = "other", "Other"
+
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    body = models.TextField()
+    # Audience: everyone holding one of these roles, plus these people.
+    audience_roles = models.JSONField(default=list, blank=True)
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="bulletins"
+    )
+    release = models.ForeignKey(
+        "codesets.Release",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="digests",
+    )
+    # Structured content of a release digest: the changed codes this team uses.
+    detail = models.JSONField(default=dict, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for digests published automatically.",
+    )
+    published_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release"],
+                condition=models.Q(kind="release_digest"),
+                name="one_digest_per_release",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class BulletinAcknowledgement(models.Model):
+    bulletin = models.ForeignKey(
+        Bulletin, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bulletin_acks"
+    )
+    acknowledged_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bulletin", "user"], name="one_ack_per_user")
+        ]

@@ -7,6 +7,15 @@ from django.db import models
 from encrypted_fields.fields import EncryptedCharField, EncryptedTextField
 
 
+class RealRecordsManager(models.Manager):
+    """The default manager of patients and encounters: practice charts (mock scenarios for
+    training) never appear in queues, reports, metrics or billing. Code that works on
+    practice charts asks for them through `with_practice`."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(is_practice=False)
+
+
 class Patient(models.Model):
     class Sex(models.TextChoices):
         FEMALE = "F", "Female"
@@ -24,9 +33,16 @@ class Patient(models.Model):
     ssn = EncryptedCharField("SSN", max_length=11, blank=True, null=True)
     phone = EncryptedCharField(max_length=40, blank=True, null=True)
     address = EncryptedTextField(blank=True, null=True)
+    is_practice = models.BooleanField(
+        default=False, db_index=True, help_text="A fictional patient of a practice chart."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    with_practice = models.Manager()
+    objects = RealRecordsManager()
+
     class Meta:
+        default_manager_name = "objects"
         ordering = ["last_name", "first_name"]
 
     def __str__(self) -> str:
@@ -92,8 +108,14 @@ class Encounter(models.Model):
     # Turnaround, kept as the steps happen (transition_record): first "ready", first "coded".
     first_ready_at = models.DateTimeField(null=True, blank=True)
     first_coded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Practice charts (issue 9) are coded in the same workspace but never billed or counted.
+    is_practice = models.BooleanField(default=False, db_index=True)
+
+    with_practice = models.Manager()
+    objects = RealRecordsManager()
 
     class Meta:
+        default_manager_name = "objects"
         ordering = ["due_date", "pk"]
         indexes = [
             models.Index(fields=["status", "assignee", "due_date"], name="encounter_queue_idx")
@@ -608,3 +630,28 @@ class SuggestionDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.decision} by {self.user_id}"
+
+
+class ExplanationSignOff(models.Model):
+    """A staff member's sign-off that the plain-language explanation of an encounter's coding
+    may be given to its audience. The patient version is only printable with one."""
+
+    class Audience(models.TextChoices):
+        PROVIDER = "provider", "Provider"
+        PATIENT = "patient", "Patient"
+
+    encounter = models.ForeignKey(
+        Encounter, on_delete=models.CASCADE, related_name="explanation_sign_offs"
+    )
+    audience = models.CharField(max_length=10, choices=Audience.choices)
+    coding_version = models.PositiveIntegerField(
+        help_text="Encounter.version signed off: a later coding change needs a new sign-off."
+    )
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-signed_at"]

@@ -61,4 +61,5 @@ urlpatterns = [
     path("", include("encounters.recode_urls")),
     path("", include("encounters.break_glass_urls")),
     path("", include("encounters.assist_urls")),  # coding assistant panel (issue 8)
+    path("", include("encounters.explain_urls")),  # "Explain this coding" (issue 9)
 ]

@@ -1,0 +1,15 @@
+"""Placeholder views, replaced by the real pages (issue 9)."""
+
+from django.http import HttpRequest, HttpResponse
+
+from accounts.permissions import Capability, capability_required
+
+
+@capability_required(Capability.RUN_REPORTS)
+def research(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("Not built yet.")
+
+
+@capability_required(Capability.RUN_REPORTS)
+def cohorts(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("Not built yet.")
