@@ -122,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
+                "audits.context_processors.unread_bulletins",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
