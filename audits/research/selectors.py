@@ -1,0 +1,824 @@
+"""Research reports over coded encounters: counts only, never who.
+
+Every function takes the same filters and aggregates in the database (values/annotate/Count),
+so a page costs a fixed number of queries whatever the number of encounters. Definitions, as
+the pages print them:
+
+- A *coded encounter* is one whose status is coded or any later step (pre-bill audit, ready to
+  bill, billed, denied, corrected, resubmitted, closed). Practice charts never count: the
+  default manager hides them.
+- The *service date* is the discharge date, else the admission date (Encounter.date_of_service);
+  the date range, the trend and the export year use it.
+- *Age* is the patient's age in whole years on the admission date.
+- A *category* is the first three characters of an ICD-10-CM code (E11.9 → E11).
+- Code lists match by prefix, dots ignored: "E11" matches E11.9 and E11.65; "I10-I15" is every
+  category from I10 to I15.
+- A *risk group* (chronic condition) is present on an encounter when any of its diagnosis codes
+  starts with one of the group's prefixes; on a patient when present on any of the patient's
+  coded encounters in the filters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    Expression,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    ExtractDay,
+    ExtractMonth,
+    ExtractYear,
+    Replace,
+    Substr,
+    TruncMonth,
+    TruncQuarter,
+    Upper,
+)
+from django.db.models.lookups import LessThan
+
+from audits.models import RiskGroup
+from encounters.models import DiagnosisAssignment, Encounter, Patient, ProcedureAssignment
+
+S = Encounter.Status
+# Coded, and every step after it: what research counts (the coding is settled enough).
+CODED_STATUSES = (
+    S.CODED,
+    S.PRE_BILL_AUDIT,
+    S.READY_TO_BILL,
+    S.BILLED,
+    S.DENIED,
+    S.CORRECTED,
+    S.RESUBMITTED,
+    S.CLOSED,
+)
+
+# (label, lowest age, highest age or None): age at admission.
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-17", 0, 17),
+    ("18-44", 18, 44),
+    ("45-64", 45, 64),
+    ("65-74", 65, 74),
+    ("75-89", 75, 89),
+    ("90+", 90, None),
+)
+AGE_BAND_LABELS = tuple(label for label, _, _ in AGE_BANDS)
+SEX_LABELS = dict(Patient.Sex.choices)
+TYPE_LABELS = dict(Encounter.Type.choices)
+
+# More than this many months between the first and the last service date: trend by quarter.
+MONTHLY_UP_TO = 24
+
+
+# -- filters ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResearchFilters:
+    """The filters every report takes; their GET names are in `PARAMS`."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    encounter_type: str = ""
+    payer: str = ""
+    age_band: str = ""
+    sex: str = ""
+    provider: str = ""
+
+    PARAMS = {
+        "date_from": "from",
+        "date_to": "to",
+        "encounter_type": "type",
+        "payer": "payer",
+        "age_band": "age",
+        "sex": "sex",
+        "provider": "provider",
+    }
+
+    def params(self) -> dict[str, str]:
+        """The filters as GET parameters (links and the export form keep them)."""
+        out = {}
+        for attr, name in self.PARAMS.items():
+            value = getattr(self, attr)
+            if value:
+                out[name] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    def describe(self) -> list[str]:
+        """The filters in words, for the page and the export log."""
+        words = []
+        if self.date_from or self.date_to:
+            start = self.date_from.isoformat() if self.date_from else "the first"
+            end = self.date_to.isoformat() if self.date_to else "the last"
+            words.append(f"service dates {start} to {end}")
+        if self.encounter_type:
+            words.append(TYPE_LABELS.get(self.encounter_type, self.encounter_type).lower())
+        if self.payer:
+            words.append(f"payer {self.payer}")
+        if self.age_band:
+            words.append(f"aged {self.age_band}")
+        if self.sex:
+            words.append(SEX_LABELS.get(self.sex, self.sex).lower())
+        if self.provider:
+            words.append(f"provider {self.provider}")
+        return words
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A cohort definition: coded encounters in `filters`, within an age range, with any of
+    `any_codes` and none of `none_codes` (prefixes, no dots). `scope` says where "none of"
+    looks: the same encounter, or any of the patient's coded encounters."""
+
+    filters: ResearchFilters = field(default_factory=ResearchFilters)
+    any_codes: tuple[str, ...] = ()
+    none_codes: tuple[str, ...] = ()
+    age_min: int | None = None
+    age_max: int | None = None
+    scope: str = "encounter"
+
+    SCOPES = (
+        ("encounter", "the same encounter"),
+        ("patient", "any of the patient's coded encounters"),
+    )
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.any_codes or self.none_codes or self.age_min or self.age_max) and not (
+            self.filters.params()
+        )
+
+    def describe(self) -> list[str]:
+        words = []
+        if self.any_codes:
+            words.append("any of " + ", ".join(dotted(c) for c in self.any_codes))
+        if self.none_codes:
+            where = dict(self.SCOPES)[self.scope]
+            words.append(
+                "none of " + ", ".join(dotted(c) for c in self.none_codes) + f" on {where}"
+            )
+        if self.age_min is not None and self.age_max is not None:
+            words.append(f"aged {self.age_min}–{self.age_max}")
+        elif self.age_min is not None:
+            words.append(f"aged {self.age_min}+")
+        elif self.age_max is not None:
+            words.append(f"aged up to {self.age_max}")
+        return words + self.filters.describe()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.filters.as_json(),
+            "any_codes": list(self.any_codes),
+            "none_codes": list(self.none_codes),
+            "age_min": self.age_min,
+            "age_max": self.age_max,
+            "scope": self.scope,
+        }
+
+
+# -- code lists ------------------------------------------------------------------------------
+
+_CODE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}$")
+_RANGE = re.compile(r"^([A-Z])(\d{2})-\1?(\d{2})$")
+
+
+class CodeListError(ValueError):
+    pass
+
+
+def parse_code_list(text: str) -> tuple[str, ...]:
+    """ICD-10-CM codes, categories and category ranges as prefixes without dots.
+
+    "E11, I50.2 I10-I13" → ("E11", "I502", "I10", "I11", "I12", "I13"). Raises CodeListError
+    naming the first entry that is not an ICD-10-CM code.
+    """
+    found: list[str] = []
+    for typed in re.split(r"[\s,;]+", text):
+        token = typed.upper().replace(".", "").rstrip("*")
+        if not token:
+            continue
+        if match := _RANGE.match(token):
+            letter, lo, hi = match.group(1), int(match.group(2)), int(match.group(3))
+            if lo > hi:
+                raise CodeListError(f"{typed}: the range runs backwards.")
+            found.extend(f"{letter}{n:02d}" for n in range(lo, hi + 1))
+        elif _CODE.match(token):
+            found.append(token)
+        else:
+            raise CodeListError(
+                f"{typed} is not an ICD-10-CM code, category or range (e.g. E11, I50.22, I10-I16)."
+            )
+    return tuple(dict.fromkeys(found))
+
+
+def format_code_list(prefixes: Iterable[str]) -> str:
+    return ", ".join(dotted(p) for p in prefixes)
+
+
+def dotted(plain: str) -> str:
+    """An ICD-10-CM code as coders write it: dot after the category."""
+    return plain if len(plain) <= 3 else f"{plain[:3]}.{plain[3:]}"
+
+
+def _plain(path: str = "code") -> Expression:
+    return Replace(Upper(path), Value("."), Value(""))
+
+
+def _category(path: str = "code") -> Expression:
+    return Substr(_plain(path), 1, 3)
+
+
+def _matches(prefixes: Sequence[str], lookup: str = "plain") -> Q:
+    q = Q(pk__in=[])
+    for prefix in prefixes:
+        q |= Q(**{f"{lookup}__startswith": prefix})
+    return q
+
+
+# -- the encounters counted ------------------------------------------------------------------
+
+
+def _age_at_admission() -> Expression:
+    birthday_later = LessThan(
+        ExtractMonth("admit_date") * 100 + ExtractDay("admit_date"),
+        ExtractMonth("patient__birth_date") * 100 + ExtractDay("patient__birth_date"),
+    )
+    return (
+        ExtractYear("admit_date")
+        - ExtractYear("patient__birth_date")
+        - Case(When(birthday_later, then=Value(1)), default=Value(0), output_field=IntegerField())
+    )
+
+
+def _age_band() -> Expression:
+    whens = [
+        When(age__gte=lo, **({"age__lte": hi} if hi is not None else {}), then=Value(label))
+        for label, lo, hi in AGE_BANDS
+    ]
+    return Case(*whens, default=Value(""))
+
+
+def band_bounds(label: str) -> tuple[int, int | None]:
+    for band, lo, hi in AGE_BANDS:
+        if band == label:
+            return lo, hi
+    raise ValueError(f"Unknown age band {label!r}")
+
+
+def coded_encounters(filters: ResearchFilters) -> QuerySet[Encounter]:
+    """Coded encounters (practice charts hidden) in the filters, with service_date, age,
+    age_band and year annotated. Unordered: callers aggregate."""
+    qs = (
+        Encounter.objects.filter(status__in=CODED_STATUSES)
+        .annotate(
+            service_date=Coalesce("discharge_date", "admit_date", output_field=DateField()),
+            age=_age_at_admission(),
+        )
+        .annotate(age_band=_age_band(), year=ExtractYear("service_date"))
+        .order_by()
+    )
+    if filters.date_from:
+        qs = qs.filter(service_date__gte=filters.date_from)
+    if filters.date_to:
+        qs = qs.filter(service_date__lte=filters.date_to)
+    if filters.encounter_type:
+        qs = qs.filter(type=filters.encounter_type)
+    if filters.payer:
+        qs = qs.filter(payer=filters.payer)
+    if filters.provider:
+        qs = qs.filter(provider=filters.provider)
+    if filters.sex:
+        qs = qs.filter(patient__sex=filters.sex)
+    if filters.age_band:
+        lo, hi = band_bounds(filters.age_band)
+        qs = qs.filter(age__gte=lo)
+        if hi is not None:
+            qs = qs.filter(age__lte=hi)
+    return qs
+
+
+def filter_choices() -> dict[str, list[str]]:
+    """The payers and providers of coded encounters, for the filter menus (two queries)."""
+    coded = Encounter.objects.filter(status__in=CODED_STATUSES).order_by()
+    return {
+        "payers": list(
+            coded.exclude(payer="").values_list("payer", flat=True).distinct().order_by("payer")
+        ),
+        "providers": list(
+            coded.exclude(provider="")
+            .values_list("provider", flat=True)
+            .distinct()
+            .order_by("provider")
+        ),
+    }
+
+
+def summary(encounters: QuerySet[Encounter]) -> dict[str, Any]:
+    """Encounters, patients, diagnoses and the first and last service date."""
+    figures = encounters.aggregate(
+        encounters=Count("pk"),
+        patients=Count("patient", distinct=True),
+        first=Min("service_date"),
+        last=Max("service_date"),
+    )
+    figures["diagnoses"] = DiagnosisAssignment.objects.filter(
+        encounter__in=encounters.values("pk")
+    ).count()
+    return figures
+
+
+# -- frequencies -----------------------------------------------------------------------------
+
+
+def code_frequency(encounters: QuerySet[Encounter], *, limit: int = 25) -> list[dict[str, Any]]:
+    """The most frequent diagnosis codes: encounters, patients, times principal."""
+    rows = (
+        DiagnosisAssignment.objects.filter(encounter__in=encounters.values("pk"))
+        .annotate(plain=_plain())
+        .values("plain")
+        .annotate(
+            encounters=Count("encounter", distinct=True),
+            patients=Count("encounter__patient", distinct=True),
+            principal=Count("encounter", distinct=True, filter=Q(sequence=1)),
+        )
+        .order_by("-encounters", "plain")[:limit]
+    )
+    return [{**row, "code": dotted(row["plain"])} for row in rows]
+
+
+def category_frequency(encounters: QuerySet[Encounter], *, limit: int = 25) -> list[dict[str, Any]]:
+    """The most frequent three-character categories: encounters and patients with any code."""
+    rows = (
+        DiagnosisAssignment.objects.filter(encounter__in=encounters.values("pk"))
+        .annotate(category=_category())
+        .values("category")
+        .annotate(
+            encounters=Count("encounter", distinct=True),
+            patients=Count("encounter__patient", distinct=True),
+        )
+        .order_by("-encounters", "category")[:limit]
+    )
+    return list(rows)
+
+
+def icd10cm_descriptions(codes: Iterable[str], *, on: date | None = None) -> dict[str, str]:
+    """Descriptions from the ICD-10-CM release in force (codes and categories, without dots).
+    Two queries. Descriptions come from the code set, never from what a coder typed."""
+    from codesets.models import Code
+    from codesets.selectors import release_in_force
+
+    wanted = set(codes)
+    release = release_in_force(system="icd10cm", on=on) if wanted else None
+    if release is None:
+        return {}
+    return {
+        code: short or long
+        for code, short, long in Code.objects.filter(release=release, code__in=wanted).values_list(
+            "code", "short_description", "description"
+        )
+    }
+
+
+# -- trend -----------------------------------------------------------------------------------
+
+
+def period_unit(first: date | None, last: date | None) -> str:
+    if first is None or last is None:
+        return "month"
+    months = (last.year - first.year) * 12 + last.month - first.month + 1
+    return "month" if months <= MONTHLY_UP_TO else "quarter"
+
+
+def _periods(first: date, last: date, unit: str) -> list[date]:
+    step = 1 if unit == "month" else 3
+    start_month = first.month if unit == "month" else (first.month - 1) // 3 * 3 + 1
+    current = date(first.year, start_month, 1)
+    out = []
+    while current <= last:
+        out.append(current)
+        month = current.month - 1 + step
+        current = date(current.year + month // 12, month % 12 + 1, 1)
+    return out
+
+
+def period_label(day: date, unit: str) -> str:
+    if unit == "quarter":
+        return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+    return day.strftime("%b %Y")
+
+
+def _trunc(unit: str, path: str) -> Expression:
+    kind = TruncMonth if unit == "month" else TruncQuarter
+    return kind(path, output_field=DateField())
+
+
+@dataclass
+class Trend:
+    unit: str
+    periods: list[date]
+    encounters: list[int]
+    patients: list[int]
+    categories: dict[str, list[int]]  # category → encounters per period
+
+    @property
+    def labels(self) -> list[str]:
+        return [period_label(p, self.unit) for p in self.periods]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": label,
+                "encounters": self.encounters[i],
+                "patients": self.patients[i],
+                "categories": [values[i] for values in self.categories.values()],
+            }
+            for i, label in enumerate(self.labels)
+        ]
+
+
+def trend(
+    encounters: QuerySet[Encounter],
+    *,
+    first: date | None,
+    last: date | None,
+    categories: Sequence[str] = (),
+) -> Trend:
+    """Encounters and patients per month (quarter over long ranges), and the encounters with
+    each of `categories` per period. Two queries; empty periods are zeros."""
+    unit = period_unit(first, last)
+    if first is None or last is None:
+        return Trend(unit, [], [], [], {c: [] for c in categories})
+    periods = _periods(first, last, unit)
+    index = {p: i for i, p in enumerate(periods)}
+    totals = [0] * len(periods)
+    patients = [0] * len(periods)
+    for row in (
+        encounters.annotate(period=_trunc(unit, "service_date"))
+        .values("period")
+        .annotate(n=Count("pk"), p=Count("patient", distinct=True))
+    ):
+        i = index[row["period"]]
+        totals[i], patients[i] = row["n"], row["p"]
+    per_category = {c: [0] * len(periods) for c in categories}
+    if categories:
+        service = Coalesce(
+            "encounter__discharge_date", "encounter__admit_date", output_field=DateField()
+        )
+        for row in (
+            DiagnosisAssignment.objects.filter(encounter__in=encounters.values("pk"))
+            .annotate(category=_category(), period=_trunc(unit, service))
+            .filter(category__in=list(categories))
+            .values("category", "period")
+            .annotate(n=Count("encounter", distinct=True))
+        ):
+            per_category[row["category"]][index[row["period"]]] = row["n"]
+    return Trend(unit, periods, totals, patients, per_category)
+
+
+def counts_by_year(encounters: QuerySet[Encounter]) -> list[dict[str, Any]]:
+    """Encounters and patients per year of service (what exports give instead of months)."""
+    return list(
+        encounters.values("year")
+        .annotate(encounters=Count("pk"), patients=Count("patient", distinct=True))
+        .order_by("year")
+    )
+
+
+# -- comorbidities ---------------------------------------------------------------------------
+
+
+def active_risk_groups() -> list[RiskGroup]:
+    return [g for g in RiskGroup.objects.filter(is_active=True) if g.code_prefixes]
+
+
+def _group_present(group: RiskGroup, *, link: str, within: QuerySet | None = None) -> Exists:
+    diagnoses = DiagnosisAssignment.objects.annotate(plain=_plain()).filter(
+        _matches(group.code_prefixes), **{link: OuterRef("pk")}
+    )
+    if within is not None:
+        diagnoses = diagnoses.filter(encounter__in=within)
+    return Exists(diagnoses)
+
+
+def _flag_name(group: RiskGroup) -> str:
+    return f"g{group.pk}"
+
+
+def comorbidity(encounters: QuerySet[Encounter], groups: Sequence[RiskGroup]) -> dict[str, Any]:
+    """Prevalence of each group (encounters and patients with it) and co-occurrence on one
+    encounter (encounters with both of two groups). One query."""
+    flags = {_flag_name(g): _group_present(g, link="encounter") for g in groups}
+    aggregates: dict[str, Any] = {
+        "total": Count("pk"),
+        "total_patients": Count("patient", distinct=True),
+    }
+    for g in groups:
+        name = _flag_name(g)
+        aggregates[f"{name}_e"] = Count("pk", filter=Q(**{name: True}))
+        aggregates[f"{name}_p"] = Count("patient", distinct=True, filter=Q(**{name: True}))
+    for i, a in enumerate(groups):
+        for b in groups[i + 1 :]:
+            aggregates[f"{_flag_name(a)}_{_flag_name(b)}"] = Count(
+                "pk", filter=Q(**{_flag_name(a): True, _flag_name(b): True})
+            )
+    figures = encounters.annotate(**flags).aggregate(**aggregates) if groups else {}
+    total = figures.get("total") or 0
+    total_patients = figures.get("total_patients") or 0
+    prevalence = [
+        {
+            "group": g,
+            "codes": format_code_list(g.code_prefixes),
+            "encounters": figures[f"{_flag_name(g)}_e"],
+            "patients": figures[f"{_flag_name(g)}_p"],
+            "share": figures[f"{_flag_name(g)}_e"] / total if total else None,
+        }
+        for g in groups
+    ]
+
+    def both(a: RiskGroup, b: RiskGroup) -> int:
+        if a.pk == b.pk:
+            return figures[f"{_flag_name(a)}_e"]
+        first, second = (a, b) if groups.index(a) < groups.index(b) else (b, a)
+        return figures[f"{_flag_name(first)}_{_flag_name(second)}"]
+
+    matrix = [{"group": a, "cells": [both(a, b) for b in groups]} for a in groups]
+    return {
+        "total": total,
+        "total_patients": total_patients,
+        "prevalence": prevalence,
+        "matrix": matrix,
+    }
+
+
+def category_pairs(encounters: QuerySet[Encounter], *, limit: int = 15) -> list[dict[str, Any]]:
+    """The category pairs most often coded together on one encounter (one self-join query)."""
+    return list(
+        DiagnosisAssignment.objects.filter(encounter__in=encounters.values("pk"))
+        .annotate(first=_category(), second=_category("encounter__diagnoses__code"))
+        .filter(first__lt=F("second"))
+        .values("first", "second")
+        .annotate(encounters=Count("encounter", distinct=True))
+        .order_by("-encounters", "first", "second")[:limit]
+    )
+
+
+# -- high-risk flags -------------------------------------------------------------------------
+
+
+def risk_flags(
+    encounters: QuerySet[Encounter],
+    groups: Sequence[RiskGroup],
+    *,
+    min_groups: int = 3,
+    unit: str = "patient",
+) -> dict[str, Any]:
+    """Encounters or patients with at least `min_groups` of the risk groups: how many have 0,
+    1, 2, … groups, how many are flagged, which groups they have and the commonest
+    combinations. Two queries."""
+    if unit == "patient":
+        within = encounters.values("pk")
+        base = Patient.objects.filter(pk__in=encounters.values("patient")).order_by()
+        flags = {
+            _flag_name(g): _group_present(g, link="encounter__patient", within=within)
+            for g in groups
+        }
+    else:
+        base = Encounter.objects.filter(pk__in=encounters.values("pk")).order_by()
+        flags = {_flag_name(g): _group_present(g, link="encounter") for g in groups}
+    count_of = sum(
+        (
+            Case(When(**{name: True}, then=Value(1)), default=Value(0), output_field=IntegerField())
+            for name in flags
+        ),
+        Value(0, output_field=IntegerField()),
+    )
+    annotated = base.annotate(**flags).annotate(groups_present=count_of)
+    by_count = {
+        row["groups_present"]: row["n"]
+        for row in annotated.values("groups_present").annotate(n=Count("pk"))
+    }
+    distribution = [{"groups": n, "count": by_count.get(n, 0)} for n in range(len(groups) + 1)]
+    # One grouped query over the flagged: each combination of groups and how many have it
+    # (at most one row per combination that occurs); totals per group are sums of those.
+    names = list(flags)
+    by_name = {_flag_name(g): g for g in groups}
+    combos = (
+        list(
+            annotated.filter(groups_present__gte=min_groups)
+            .values(*names)
+            .annotate(n=Count("pk"))
+            .order_by("-n", *names)
+        )
+        if groups
+        else []
+    )
+    which = {name: sum(row["n"] for row in combos if row[name]) for name in names}
+    combinations = [
+        {"groups": [by_name[n] for n in names if row[n]], "count": row["n"]} for row in combos[:10]
+    ]
+    return {
+        "unit": unit,
+        "min_groups": min_groups,
+        "population": sum(by_count.values()),
+        "flagged": sum(row["n"] for row in combos),
+        "distribution": distribution,
+        "which": [
+            {"group": g, "codes": format_code_list(g.code_prefixes), "count": which[_flag_name(g)]}
+            for g in groups
+        ],
+        "combinations": combinations,
+    }
+
+
+# -- case mix --------------------------------------------------------------------------------
+
+
+def drg_mix(encounters: QuerySet[Encounter], *, limit: int = 20) -> dict[str, Any]:
+    """MS-DRGs of inpatient stays, from the grouping kept at the coder's last save
+    (Encounter.drg_at_save): stays per DRG, its weight and the case mix index. Two queries."""
+    inpatient = encounters.filter(type=Encounter.Type.INPATIENT)
+    grouped = inpatient.filter(drg_at_save__has_key="drg").annotate(
+        drg=KT("drg_at_save__drg"),
+        mdc=KT("drg_at_save__mdc"),
+        drg_description=KT("drg_at_save__description"),
+        weight=Cast(KT("drg_at_save__weight"), FloatField()),
+    )
+    figures = inpatient.aggregate(
+        stays=Count("pk"), grouped=Count("pk", filter=Q(drg_at_save__has_key="drg"))
+    )
+    figures["cmi"] = grouped.aggregate(cmi=Avg("weight"))["cmi"] if figures["grouped"] else None
+    rows = list(
+        grouped.values("drg")
+        .annotate(
+            encounters=Count("pk"),
+            mdc_code=Max("mdc"),
+            description=Max("drg_description"),
+            weight_value=Max("weight"),
+        )
+        .order_by("-encounters", "drg")[:limit]
+    )
+    return {**figures, "rows": rows}
+
+
+def _ioce_version(on: date) -> int | None:
+    from pyoce.dao.provider import LmdbDataProvider
+
+    row = (
+        LmdbDataProvider.get_instance()
+        .get_version_range_table()
+        .get_row_internal(on.year * 10000 + on.month * 100 + on.day)
+    )
+    return row.version if row else None
+
+
+def apc_of_codes(codes: Iterable[str], *, on: date) -> dict[str, tuple[str, str]]:
+    """Each HCPCS/CPT code's APC and status indicator in the IOCE tables in force on `on`
+    (line level: before the claim's packaging, composites and discounting)."""
+    from pyoce.dao.provider import LmdbDataProvider
+
+    version = _ioce_version(on)
+    if version is None:
+        return {}
+    table = LmdbDataProvider.get_instance().get_data_hcpcs_table()
+    found = {}
+    for code in codes:
+        row = table.get_row_internal(code, version)
+        if row is not None:
+            apc = (row.apc or "").strip()
+            found[code] = ("" if apc.strip("0") == "" else apc, row.status_indicator or "")
+    return found
+
+
+def apc_mix(encounters: QuerySet[Encounter], *, on: date, limit: int = 20) -> dict[str, Any]:
+    """APCs of outpatient hospital encounters (outpatient and emergency), computed from each
+    HCPCS/CPT line's code in the IOCE tables — APCs are not stored, and a full IOCE run per
+    claim is too slow for a report. Two queries (codes, then encounters per APC)."""
+    lines = ProcedureAssignment.objects.filter(
+        encounter__in=encounters.filter(
+            type__in=(Encounter.Type.OUTPATIENT, Encounter.Type.EMERGENCY)
+        ).values("pk"),
+        system__in=(ProcedureAssignment.System.HCPCS, ProcedureAssignment.System.CPT),
+    )
+    codes = sorted({c.upper() for c in lines.values_list("code", flat=True).distinct()})
+    apcs = apc_of_codes(codes, on=on)
+    by_apc: dict[str, list[str]] = {}
+    indicator: dict[str, str] = {}
+    for code in codes:
+        apc, status = apcs.get(code, ("", ""))
+        key = apc or f"none:{status or '?'}"
+        by_apc.setdefault(key, []).append(code)
+        indicator.setdefault(key, status)
+    if not by_apc:
+        return {"rows": [], "lines": 0, "codes": 0}
+    apc_of = Case(
+        *[When(code_upper__in=members, then=Value(key)) for key, members in by_apc.items()],
+        default=Value(""),
+    )
+    rows = []
+    for row in (
+        lines.annotate(code_upper=Upper("code"))
+        .annotate(apc=apc_of)
+        .values("apc")
+        .annotate(encounters=Count("encounter", distinct=True), lines=Count("pk"))
+        .order_by("-encounters", "apc")[:limit]
+    ):
+        key = row["apc"]
+        rows.append(
+            {
+                "apc": "" if key.startswith("none:") else key,
+                "status_indicator": indicator.get(key, ""),
+                "encounters": row["encounters"],
+                "lines": row["lines"],
+                "codes": by_apc.get(key, []),
+            }
+        )
+    return {"rows": rows, "codes": len(codes)}
+
+
+def status_indicator_words(indicator: str) -> str:
+    from codesets.apc import _words
+
+    return _words("get_dsc_status_indicator_table", indicator) if indicator else ""
+
+
+# -- cohorts ---------------------------------------------------------------------------------
+
+
+def cohort_encounters(cohort: Cohort) -> QuerySet[Encounter]:
+    """The coded encounters in the cohort (annotated as coded_encounters)."""
+    qs = coded_encounters(cohort.filters)
+    if cohort.age_min is not None:
+        qs = qs.filter(age__gte=cohort.age_min)
+    if cohort.age_max is not None:
+        qs = qs.filter(age__lte=cohort.age_max)
+    coded = DiagnosisAssignment.objects.annotate(plain=_plain())
+    if cohort.any_codes:
+        qs = qs.filter(Exists(coded.filter(_matches(cohort.any_codes), encounter=OuterRef("pk"))))
+    if cohort.none_codes:
+        if cohort.scope == "patient":
+            excluded = coded.filter(
+                _matches(cohort.none_codes),
+                encounter__patient=OuterRef("patient"),
+                encounter__status__in=CODED_STATUSES,
+                encounter__is_practice=False,
+            )
+        else:
+            excluded = coded.filter(_matches(cohort.none_codes), encounter=OuterRef("pk"))
+        qs = qs.filter(~Exists(excluded))
+    return qs
+
+
+def _by(encounters: QuerySet[Encounter], field_name: str) -> dict[Any, dict[str, int]]:
+    return {
+        row[field_name]: {"encounters": row["n"], "patients": row["p"]}
+        for row in encounters.values(field_name).annotate(
+            n=Count("pk"), p=Count("patient", distinct=True)
+        )
+    }
+
+
+def breakdowns(encounters: QuerySet[Encounter]) -> dict[str, list[dict[str, Any]]]:
+    """Encounters and patients by sex, age band and encounter type (three queries); every
+    category listed, zeros included, in a fixed order."""
+    by_sex = _by(encounters, "patient__sex")
+    by_band = _by(encounters, "age_band")
+    by_type = _by(encounters, "type")
+    empty = {"encounters": 0, "patients": 0}
+    return {
+        "sex": [
+            {"label": label, **by_sex.get(value, empty)} for value, label in Patient.Sex.choices
+        ],
+        "age_band": [{"label": band, **by_band.get(band, empty)} for band in AGE_BAND_LABELS],
+        "type": [
+            {"label": label, **by_type.get(value, empty)} for value, label in Encounter.Type.choices
+        ],
+    }
+
+
+def with_filters(cohort: Cohort, **changes: Any) -> Cohort:
+    return replace(cohort, filters=replace(cohort.filters, **changes))
