@@ -104,8 +104,8 @@ def bulletin_detail(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     return render(request, "audits/bulletins/detail.html", context)
 
 
-@require_POST
 @capability_required(Capability.CODE_ENCOUNTERS)
+@require_POST
 def bulletin_acknowledge(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     bulletin = service.bulletin_get_for(user=request.user, bulletin_id=bulletin_id)
     try:
@@ -169,8 +169,8 @@ def bulletin_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @capability_required(Capability.PUBLISH_BULLETINS)
+@require_POST
 def bulletin_withdraw(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     bulletin = service.bulletin_get_for(user=request.user, bulletin_id=bulletin_id)
     bulletin = service.bulletin_withdraw(bulletin=bulletin, by=request.user)
