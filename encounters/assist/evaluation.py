@@ -20,7 +20,8 @@ from django.conf import settings
 
 from encounters.assist import ranking
 from encounters.assist.candidates import matcher_for
-from encounters.assist.pipeline import analyse, features
+from encounters.assist.lexicon import Lexicon, note_words
+from encounters.assist.pipeline import analyse, features, prefer_specific
 
 DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "notes" / "codiesp"
 
@@ -105,12 +106,12 @@ def micro(predicted: Iterable[set[str]], gold: Iterable[set[str]]) -> dict[str, 
 
 def ranked_codes(candidates: list, model: dict) -> list[tuple[str, float]]:
     """(normalised code, confidence) best first: what evaluate scores."""
-    scored = [
-        (_norm(c.code), ranking.score(features(c, model["priors"]), model["weights"]))
-        for c in candidates
-    ]
-    scored.sort(key=lambda pair: -pair[1])
-    return scored
+    scored = prefer_specific(
+        [(c, ranking.score(features(c, model["priors"]), model["weights"])) for c in candidates]
+    )
+    ranked = [(_norm(c.code), confidence) for c, confidence in scored]
+    ranked.sort(key=lambda pair: -pair[1])
+    return ranked
 
 
 def evaluate(documents: list[dict], model: dict | None = None, analysed=None) -> dict:
@@ -123,7 +124,11 @@ def evaluate(documents: list[dict], model: dict | None = None, analysed=None) ->
     started = time.perf_counter()
     for i, document in enumerate(documents):
         wanted = {m for m in (mapper.map(c) for c in document["codes"]) if m}
-        candidates = analysed[i] if analysed is not None else analyse(document["text"])
+        candidates = (
+            analysed[i]
+            if analysed is not None
+            else analyse(document["text"], lexicon=Lexicon.from_model(model))
+        )
         scored = ranked_codes(candidates, model)
         aps.append(average_precision([c for c, _ in scored], wanted))
         chosen = {c for c, s in scored if s >= threshold}
@@ -143,7 +148,7 @@ def evaluate(documents: list[dict], model: dict | None = None, analysed=None) ->
     }
 
 
-def _rows(documents: list[dict], priors_counts: Counter, n_docs: int):
+def _rows(documents: list[dict], priors_counts: Counter, n_docs: int, lexicon: Lexicon):
     """Feature rows and labels; each document's own codes are taken out of the priors it
     sees (leave-one-out), or the prior would simply memorise the training labels."""
     mapper = GoldMapper(matcher_for("icd10cm", None))
@@ -152,7 +157,8 @@ def _rows(documents: list[dict], priors_counts: Counter, n_docs: int):
     for document in documents:
         wanted = {m for m in (mapper.map(c) for c in document["codes"]) if m}
         own = Counter({c for c in wanted} | {c[:3] for c in wanted})
-        for candidate in analyse(document["text"]):
+        own_lexicon = lexicon.leaving_out(note_words(document["text"]), wanted)
+        for candidate in analyse(document["text"], lexicon=own_lexicon):
             code = _norm(candidate.code)
             priors = {}
             for key in (code, code[:3]):
@@ -171,7 +177,9 @@ def train(train_docs: list[dict], dev_docs: list[dict], *, log=print) -> dict:
     counts: Counter = Counter()
     for codes in gold:
         counts.update({c for c in codes} | {c[:3] for c in codes})
-    rows, labels = _rows(train_docs, counts, len(train_docs))
+    lexicon = Lexicon.learn([note_words(d["text"]) for d in train_docs], [set(c) for c in gold])
+    log(f"{len(lexicon.entries)} words learned from {len(train_docs)} training documents")
+    rows, labels = _rows(train_docs, counts, len(train_docs), lexicon)
     log(f"{len(rows)} candidate rows from {len(train_docs)} training documents")
     top = math.log1p(max(counts.values()))
     # Priors keyed by the code as displayed (with the dot) and by category.
@@ -184,11 +192,16 @@ def train(train_docs: list[dict], dev_docs: list[dict], *, log=print) -> dict:
             found = [index.entries[i] for i in index.search_code(key, 1)]
             key = found[0][1] if found and found[0][0] == key else key
         displayed[key] = round(math.log1p(count) / top, 3)
-    dev_analysed = [analyse(d["text"]) for d in dev_docs]
+    dev_analysed = [analyse(d["text"], lexicon=lexicon) for d in dev_docs]
     best = None
     for l2 in (0.0, 0.001, 0.01):
         weights = ranking.fit(rows, labels, l2=l2)
-        model = {"weights": weights, "priors": displayed, "threshold": 0.5}
+        model = {
+            "weights": weights,
+            "priors": displayed,
+            "threshold": 0.5,
+            "lexicon": lexicon.as_json(),
+        }
         result = evaluate(dev_docs, model, dev_analysed)
         log(f"l2={l2}: dev MAP {result['map']}")
         if best is None or result["map"] > best[0]:

@@ -83,6 +83,9 @@ class Mention:
     historical: bool = False
     subsumed: bool = False
     coverage: float = 1.0  # share of the name's words found in the sentence
+    source: str = "code"  # the code's own title or terms, or the index table that named it
+    compact: float = 1.0  # matched words / words from the first matched word to the last
+    learned: float = 0.0  # for a word learned from CodiEsp train: its share of notes coded so
 
 
 @dataclass
@@ -105,9 +108,17 @@ class Candidate:
         return not self.active_mentions
 
 
+def _only_episode_added(header: str, child: str) -> bool:
+    """T39.1X1 -> T39.1X1A: the 7th character (initial encounter, from the encounter
+    context) and its placeholder X are all the child adds: specific, not vague."""
+    extra = child[len(header) :]
+    return child.startswith(header) and extra[-1:] == "A" and set(extra[:-1]) <= {"X"}
+
+
 def _billable(matcher: Matcher, idx: int) -> tuple[str, str, bool] | None:
     """(code, description, vague) for an entry: itself when billable, else the unspecified
-    (or first) billable code under the header, flagged as too vague to be specific."""
+    (or first) billable code under the header, flagged as too vague to be specific unless
+    only the 7th character for an initial encounter was missing."""
     code, display, description, billable, *_rest = matcher.index.entries[idx]
     if billable:
         return display, description, False
@@ -123,11 +134,14 @@ def _billable(matcher: Matcher, idx: int) -> tuple[str, str, bool] | None:
         children,
         key=lambda c: (len(name_words(c[2])), "unspecified" not in c[2].lower(), c[0]),
     )
-    return chosen[1], chosen[2], True
+    return chosen[1], chosen[2], not _only_episode_added(code, chosen[0])
 
 
-def analyse(text: str, *, on: date | None = None, system: str = "icd10cm") -> list[Candidate]:
-    """Candidate codes of the release in force on `on`, with their mentions and ConText."""
+def analyse(
+    text: str, *, on: date | None = None, system: str = "icd10cm", lexicon=None
+) -> list[Candidate]:
+    """Candidate codes of the release in force on `on`, with their mentions and ConText;
+    `lexicon` (encounters.assist.lexicon) adds the codes words learned from training name."""
     from spacy.tokens import SpanGroup
 
     matcher = matcher_for(system, on)
@@ -153,10 +167,17 @@ def analyse(text: str, *, on: date | None = None, system: str = "icd10cm") -> li
             t for t in tokens(sentence.text, offset) if not any(a <= t.start < b for a, b in titles)
         ]
         matches = matcher.match(words_here)
-        word_sets = [n.words for n, t in matches if len(t) == len(n.words)]  # full matches
-        for name, matched_tokens in matches:
+        # Specificity: a code whose matched words are a strict subset of another code's
+        # in the same category and sentence is the less specific reading ("type 2 diabetes"
+        # under "type 2 diabetes with diabetic polyneuropathy": E11.9 under E11.42).
+        matched_sets = [
+            (matcher.index.entries[n.entry][0][:3], frozenset((t.start, t.stem) for t in ts))
+            for n, ts in matches
+        ]
+        for (name, matched_tokens), (category, mine) in zip(matches, matched_sets, strict=True):
             start = min(t.start for t in matched_tokens)
             end = max(t.end for t in matched_tokens)
+            positions = [t.position for t in matched_tokens]
             found.append(
                 (
                     name.entry,
@@ -169,11 +190,15 @@ def analyse(text: str, *, on: date | None = None, system: str = "icd10cm") -> li
                         name_size=len(name.words),
                         idf=sum(matcher.idf(w) for w in name.words),
                         is_title=name.is_title,
-                        subsumed=any(name.words < other for other in word_sets),
+                        subsumed=any(mine < other for c, other in matched_sets if c == category),
                         coverage=len(matched_tokens) / len(name.words),
+                        source=name.source,
+                        compact=len(set(positions)) / (max(positions) - min(positions) + 1),
                     ),
                 )
             )
+        if lexicon is not None and system == "icd10cm":
+            found.extend(_learned(matcher, lexicon, words_here, text, section))
     # ConText on the matched spans (a span group: they may overlap).
     spans = {}
     for _idx, mention in found:
@@ -209,13 +234,44 @@ def analyse(text: str, *, on: date | None = None, system: str = "icd10cm") -> li
     return list(candidates.values())
 
 
+def _learned(matcher: Matcher, lexicon, words_here, text: str, section: str):
+    """Mentions of the codes that the sentence's words point at (only codes of the release
+    in force: a code the release does not hold is never named)."""
+    for token in words_here:
+        for code, share in lexicon.codes_for(token.stem):
+            entry = matcher.code_entries.get(code)
+            if entry is None:
+                continue
+            yield (
+                entry,
+                Mention(
+                    start=token.start,
+                    end=token.end,
+                    text=text[token.start : token.end],
+                    section=section,
+                    matched=[text[token.start : token.end]],
+                    name_size=1,
+                    idf=matcher.idf(token.stem),
+                    is_title=False,
+                    coverage=1.0,
+                    source="learned",
+                    learned=share,
+                ),
+            )
+
+
 def features(candidate: Candidate, priors: dict[str, float] | None = None) -> dict[str, float]:
     """The ranking signals of one candidate (names are the keys of weights.json)."""
     mentions = candidate.mentions
     active = candidate.active_mentions or mentions
-    best = max(active, key=lambda m: (m.coverage, m.name_size, m.idf))
+    named = [m for m in active if m.source != "learned"]
+    best = max(named or active, key=lambda m: (m.coverage, m.name_size, m.idf))
     priors = priors or {}
     return {
+        "learned": max((m.learned for m in mentions), default=0.0),
+        "learned_only": float(not any(m.source != "learned" for m in mentions)),
+        "table": float(best.source != "code"),
+        "compact": best.compact,
         "bias": 1.0,
         "partial": float(best.coverage < 1.0),
         "name_words": min(best.name_size, 6) / 6,
@@ -235,3 +291,33 @@ def features(candidate: Candidate, priors: dict[str, float] | None = None) -> di
         "prior": priors.get(candidate.code, 0.0),
         "prior3": priors.get(candidate.code[:3], 0.0),
     }
+
+
+def prefer_specific(scored: list[tuple[Candidate, float]]) -> list[tuple[Candidate, float]]:
+    """The most specific billable code the text supports ranks first: a candidate whose
+    every active mention is subsumed (its matched words are a strict subset of another
+    code's in the same category, on the same words) is kept, but just below the best of
+    those more specific codes ("type 2 diabetes with diabetic polyneuropathy": E11.42,
+    then E11.9)."""
+    by_category: dict[str, list[tuple[Candidate, float]]] = {}
+    for candidate, confidence in scored:
+        by_category.setdefault(candidate.code[:3], []).append((candidate, confidence))
+    out = []
+    for candidate, confidence in scored:
+        active = candidate.active_mentions
+        if active and all(m.subsumed for m in active):
+            spans = [(m.start, m.end) for m in active]
+            wider = [
+                other_confidence
+                for other, other_confidence in by_category[candidate.code[:3]]
+                if other is not candidate
+                and any(
+                    m.start <= a and b <= m.end and (m.end - m.start) > (b - a)
+                    for m in other.active_mentions
+                    for a, b in spans
+                )
+            ]
+            if wider and max(wider) <= confidence:
+                confidence = max(wider) * 0.95
+        out.append((candidate, confidence))
+    return out

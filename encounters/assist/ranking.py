@@ -45,8 +45,21 @@ def load_model() -> dict:
 
 
 def reset_model() -> None:
-    global _loaded
-    _loaded = None
+    global _loaded, _lexicon
+    _loaded = _lexicon = None
+
+
+_lexicon = None
+
+
+def load_lexicon():
+    """The words learned from CodiEsp train that weights.json holds (None before training)."""
+    global _lexicon
+    if _lexicon is None:
+        from encounters.assist.lexicon import Lexicon
+
+        _lexicon = Lexicon.from_model(load_model()) or False
+    return _lexicon or None
 
 
 def score(feature_values: dict[str, float], weights: dict[str, float]) -> float:

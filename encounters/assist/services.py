@@ -9,13 +9,13 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
 
 from accounts.models import User
 from codesets.search import NoReleaseInForce
 from encounters import services
 from encounters.assist import ranking
-from encounters.assist.pipeline import ASSESSMENT_SECTIONS, analyse, features
+from encounters.assist.pipeline import ASSESSMENT_SECTIONS, analyse, features, prefer_specific
+from encounters.assist.selectors import acceptance_rates  # noqa: F401  (assist rates)
 from encounters.models import (
     AssistSuggestion,
     Document,
@@ -27,7 +27,7 @@ from encounters.models import (
 MIN_CONFIDENCE = 0.05
 MAX_PER_DOCUMENT = 40
 PROCEDURE_PRIOR = 0.4
-PIPELINE_VERSION = "2"  # part of the cache key: a new pipeline recomputes cached suggestions
+PIPELINE_VERSION = "3"  # part of the cache key: a new pipeline recomputes cached suggestions
 
 
 def suggest_text(
@@ -42,20 +42,28 @@ def suggest_text(
     out = []
     for system in systems:
         try:
-            candidates = analyse(text, on=on, system=system)
+            candidates = analyse(text, on=on, system=system, lexicon=ranking.load_lexicon())
         except NoReleaseInForce:
             continue
+        scored = []
         for candidate in candidates:
             signals = features(candidate, model["priors"])
             if system != "icd10cm":
                 # The frequency priors come from CodiEsp diagnoses and know no procedure:
                 # a middling prior instead of none, so procedures are not all sunk.
                 signals["prior"] = signals["prior3"] = PROCEDURE_PRIOR
-            confidence = ranking.score(signals, model["weights"])
+            scored.append((candidate, ranking.score(signals, model["weights"])))
+        for candidate, confidence in prefer_specific(scored):
             if confidence < MIN_CONFIDENCE:
                 continue
             shown = candidate.active_mentions or candidate.mentions
-            best = sorted(shown, key=lambda m: (m.section not in ASSESSMENT_SECTIONS, -m.name_size))
+            best = sorted(
+                shown,
+                key=lambda m: (m.section not in ASSESSMENT_SECTIONS, -m.coverage, -m.name_size),
+            )
+            # One quote per place in the note: two names matching the same words are one
+            # piece of evidence.
+            best = list({(m.start, m.end): m for m in reversed(best)}.values())[::-1]
             context = sorted(
                 {
                     label
@@ -207,19 +215,3 @@ def suggestion_reject(
         decision=SuggestionDecision.Decision.REJECTED,
         reason=reason.strip(),
     )
-
-
-def acceptance_rates() -> list[dict]:
-    """Per coder and code: accepted, rejected and the acceptance rate."""
-    rows = (
-        SuggestionDecision.objects.values("user__username", "system", "code")
-        .annotate(
-            accepted=Count("pk", filter=Q(decision=SuggestionDecision.Decision.ACCEPTED)),
-            rejected=Count("pk", filter=Q(decision=SuggestionDecision.Decision.REJECTED)),
-        )
-        .order_by("user__username", "code")
-    )
-    return [
-        {**row, "rate": round(row["accepted"] / (row["accepted"] + row["rejected"]), 3)}
-        for row in rows
-    ]

@@ -1,4 +1,5 @@
-"""The coding assistant's panel in the workspace (issue 8): suggestions, accept, reject.
+"""The coding assistant's panel in the workspace (issue 8): suggestions, accept, reject; and
+the acceptance-rate report.
 
 Suggestions are never assignments: accepting one runs the same service as typing the code
 (through the workspace's _coding_change, so the coder sees the same refreshed lists, edits and
@@ -6,18 +7,23 @@ version), then records the decision; rejecting records it with the optional reas
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import Capability, capability_required, has_capability
+from codesets import coverage
 from encounters import selectors
+from encounters.assist import selectors as assist_selectors
 from encounters.assist import services as assist
 from encounters.models import AssistSuggestion, Encounter
 from encounters.views.workspace import _coding_change
 from encounters.workflow import EDITABLE
 
 PANEL = "encounters/_suggestions_panel.html#panel"
+RATES_PAGE_SIZE = 50
+SYSTEM_LABELS = {"icd10cm": "ICD-10-CM", **coverage.SYSTEM_LABELS}
 
 
 def _suggestion(encounter: Encounter, request: HttpRequest) -> AssistSuggestion:
@@ -95,3 +101,26 @@ def suggestion_reject(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.headers.get("HX-Request"):
         return redirect("encounters:workspace", pk=pk)
     return _panel(request, encounter, error)
+
+
+# REVIEW_JUNIORS: every role that may VIEW_QUALITY_METRICS may also review juniors, so this one
+# capability admits exactly "quality metrics or reviewing" (intermediates and seniors).
+@capability_required(Capability.REVIEW_JUNIORS)
+@require_GET
+def acceptance_report(request: HttpRequest) -> HttpResponse:
+    """How often coders accept the assistant's suggestions, per coder and per code."""
+    coder = request.GET.get("coder", "").strip()
+    codes = assist_selectors.acceptance_by_code(coder=coder)
+    page = Paginator(codes, RATES_PAGE_SIZE).get_page(request.GET.get("page"))
+    for row in page.object_list:
+        row["system_label"] = SYSTEM_LABELS.get(row["system"], row["system"])
+    return render(
+        request,
+        "encounters/assist/acceptance.html",
+        {
+            "totals": assist_selectors.acceptance_totals(),
+            "coders": assist_selectors.acceptance_by_coder(),
+            "coder": coder,
+            "page": page,
+        },
+    )
