@@ -32,7 +32,7 @@ def encounter_drg_what_if(*, encounter: Encounter, changes: Changes) -> WhatIf:
 @transaction.atomic
 def encounter_drg_save(*, encounter: Encounter, by: User) -> dict[str, Any]:
     """Group the saved coding and keep it as the encounter's DRG at save."""
-    locked = Encounter.objects.select_for_update().get(pk=encounter.pk)
+    locked = Encounter.with_practice.select_for_update().get(pk=encounter.pk)  # practice too
     saved = {
         **encounter_drg(encounter=locked).as_dict(),
         "saved_at": timezone.now().isoformat(),

@@ -123,8 +123,16 @@ def encounter_queue_for(*, user: User, filters: QueueFilters | None = None) -> Q
 
 def encounter_get_for(*, user: User, pk: int) -> Encounter:
     """The encounter if the user may open it: 404 if it does not exist, 403 if not theirs."""
-    encounter = Encounter.objects.select_related("patient", "assignee").filter(pk=pk).first()
+    encounter = Encounter.with_practice.select_related("patient", "assignee").filter(pk=pk).first()
     if encounter is None:
+        raise Http404("No such encounter.")
+    if encounter.is_practice:
+        # A practice chart opens for its coder (their own attempt copy) and for seniors who
+        # keep the case library; for anyone else it does not exist (no break-glass either).
+        if encounter.assignee_id == user.pk or has_capability(
+            user, Capability.MANAGE_PRACTICE_CASES
+        ):
+            return encounter
         raise Http404("No such encounter.")
     if not encounters_visible_to(user=user).filter(pk=pk).exists():
         if has_capability(user, Capability.VIEW_CHARTS):

@@ -215,6 +215,13 @@ def transition_record(
     *, encounter: Encounter, to: str, by: User, note: str = "", detail: dict | None = None
 ) -> Transition:
     """Move a locked encounter one workflow step (caller holds the row lock)."""
+    if encounter.is_practice:
+        # Practice charts are scored against their answer key (audits.practice), never sent on:
+        # no review, complex case, query, audit hold or claim ever takes one.
+        raise WorkflowError(
+            "A practice chart is scored against its answer key; it does not move through "
+            "the workflow or get billed."
+        )
     step = (encounter.status, to)
     if step not in STEPS:
         raise WorkflowError(
@@ -383,7 +390,11 @@ def encounter_escalate(*, encounter: Encounter, by: User, version: int, reason: 
 
 
 def _lock(encounter: Encounter) -> Encounter:
-    return Encounter.objects.select_for_update().select_related("patient").get(pk=encounter.pk)
+    # with_practice: a coder's practice copy takes the same code edits; transition_record
+    # refuses practice charts any workflow step.
+    return (
+        Encounter.with_practice.select_for_update().select_related("patient").get(pk=encounter.pk)
+    )
 
 
 def _lock_for_edit(encounter: Encounter, by: User, version: int) -> Encounter:

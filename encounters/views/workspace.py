@@ -132,7 +132,8 @@ def workspace(request: HttpRequest, pk: int) -> HttpResponse:
         and encounter.status == Encounter.Status.READY
         and encounter.assignee_id is None,
         "can_unclaim": encounter.status == Encounter.Status.CODING
-        and encounter.assignee_id == user.pk,
+        and encounter.assignee_id == user.pk
+        and not encounter.is_practice,  # a practice copy is the coder's own
         "can_release": has_capability(user, Capability.INTAKE_CHARTS)
         and encounter.status == Encounter.Status.INTAKE,
         "can_intake": has_capability(user, Capability.INTAKE_CHARTS),
@@ -391,6 +392,14 @@ def encounter_submit(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": _can_edit(request.user, encounter),
     }
     try:
+        if encounter.is_practice:
+            # A practice copy is scored against its answer key instead of going to review.
+            from audits.practice.services import practice_attempt_submit
+
+            attempt = practice_attempt_submit(
+                encounter=encounter, by=request.user, version=_version(request)
+            )
+            return _go(request, reverse("audits:practice_result", args=[attempt.pk]))
         services.encounter_submit(
             encounter=encounter, by=request.user, version=_version(request), override_reason=reason
         )
