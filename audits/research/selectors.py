@@ -26,19 +26,18 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Avg,
     Case,
     Count,
     DateField,
-    Exists,
     Expression,
     F,
     FloatField,
     IntegerField,
     Max,
     Min,
-    OuterRef,
     Q,
     QuerySet,
     Value,
@@ -51,7 +50,6 @@ from django.db.models.functions import (
     ExtractDay,
     ExtractMonth,
     ExtractYear,
-    Replace,
     Substr,
     TruncMonth,
     TruncQuarter,
@@ -245,18 +243,24 @@ def dotted(plain: str) -> str:
     return plain if len(plain) <= 3 else f"{plain[:3]}.{plain[3:]}"
 
 
-def _plain(path: str = "code") -> Expression:
-    return Replace(Upper(path), Value("."), Value(""))
-
-
 def _category(path: str = "code") -> Expression:
-    return Substr(_plain(path), 1, 3)
+    # Codes are stored as the code set displays them (upper case, dot after the category).
+    return Substr(path, 1, 3)
 
 
-def _matches(prefixes: Sequence[str], lookup: str = "plain") -> Q:
-    q = Q(pk__in=[])
+def _diagnoses() -> QuerySet[DiagnosisAssignment]:
+    return DiagnosisAssignment.objects.annotate(category=_category())
+
+
+def _matches(prefixes: Sequence[str]) -> Q:
+    """Diagnoses (annotated by _diagnoses) whose code starts with one of the prefixes.
+    Categories compare as one hashed IN list; longer prefixes by their dotted form. No
+    function over the code column: this runs over every diagnosis once per group."""
+    categories = [p for p in prefixes if len(p) == 3]
+    q = Q(category__in=categories) if categories else Q(pk__in=[])
     for prefix in prefixes:
-        q |= Q(**{f"{lookup}__startswith": prefix})
+        if len(prefix) != 3:
+            q |= Q(code__startswith=dotted(prefix))
     return q
 
 
@@ -359,16 +363,15 @@ def code_frequency(encounters: QuerySet[Encounter], *, limit: int = 25) -> list[
     """The most frequent diagnosis codes: encounters, patients, times principal."""
     rows = (
         DiagnosisAssignment.objects.filter(encounter__in=encounters.values("pk"))
-        .annotate(plain=_plain())
-        .values("plain")
+        .values("code")
         .annotate(
             encounters=Count("encounter", distinct=True),
             patients=Count("encounter__patient", distinct=True),
             principal=Count("encounter", distinct=True, filter=Q(sequence=1)),
         )
-        .order_by("-encounters", "plain")[:limit]
+        .order_by("-encounters", "code")[:limit]
     )
-    return [{**row, "code": dotted(row["plain"])} for row in rows]
+    return [{**row, "plain": row["code"].replace(".", "")} for row in rows]
 
 
 def category_frequency(encounters: QuerySet[Encounter], *, limit: int = 25) -> list[dict[str, Any]]:
@@ -516,60 +519,96 @@ def active_risk_groups() -> list[RiskGroup]:
     return [g for g in RiskGroup.objects.filter(is_active=True) if g.code_prefixes]
 
 
-def _group_present(group: RiskGroup, *, link: str, within: QuerySet | None = None) -> Exists:
-    diagnoses = DiagnosisAssignment.objects.annotate(plain=_plain()).filter(
-        _matches(group.code_prefixes), **{link: OuterRef("pk")}
-    )
-    if within is not None:
-        diagnoses = diagnoses.filter(encounter__in=within)
-    return Exists(diagnoses)
-
-
 def _flag_name(group: RiskGroup) -> str:
     return f"g{group.pk}"
 
 
+def _combinations(
+    encounters: QuerySet[Encounter], groups: Sequence[RiskGroup], *, unit: str
+) -> list[dict[str, Any]]:
+    """Encounters (or patients) grouped by which of the groups they have: one row per
+    combination that occurs, with its count. Every per-group and per-pair figure is a sum over
+    these few rows.
+
+    One pass over the diagnoses: per encounter (or patient) a MAX(CASE …) flag per group,
+    then a GROUP BY over those flags. The ORM builds the inner query; the outer GROUP BY over
+    its columns is the one thing it cannot say, so it wraps the inner SQL (two queries with
+    the population count, whatever the number of groups or rows).
+    """
+    key = "encounter" if unit == "encounter" else "encounter__patient"
+    names = [_flag_name(g) for g in groups]
+    figures = encounters.aggregate(encounters=Count("pk"), patients=Count("patient", distinct=True))
+    population = figures["encounters" if unit == "encounter" else "patients"]
+    rows: list[dict[str, Any]] = []
+    if groups and population:
+        inner = (
+            _diagnoses()
+            .filter(encounter__in=encounters.values("pk"))
+            .values(key)
+            .annotate(
+                **{
+                    _flag_name(g): Max(
+                        Case(
+                            When(_matches(g.code_prefixes), then=Value(1)),
+                            default=Value(0),
+                            output_field=IntegerField(),
+                        )
+                    )
+                    for g in groups
+                }
+            )
+            .order_by()
+        )
+        sql, params = inner.query.sql_with_params()
+        columns = ", ".join(connection.ops.quote_name(name) for name in names)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {columns}, COUNT(*) FROM ({sql}) per_row GROUP BY {columns}", params
+            )
+            for *flags, n in cursor.fetchall():
+                rows.append({**{k: bool(v) for k, v in zip(names, flags, strict=True)}, "n": n})
+    # Those without any diagnosis have no group either.
+    missing = population - sum(row["n"] for row in rows)
+    if missing:
+        rows.append({**dict.fromkeys(names, False), "n": missing})
+    return rows
+
+
 def comorbidity(encounters: QuerySet[Encounter], groups: Sequence[RiskGroup]) -> dict[str, Any]:
     """Prevalence of each group (encounters and patients with it) and co-occurrence on one
-    encounter (encounters with both of two groups). One query."""
-    flags = {_flag_name(g): _group_present(g, link="encounter") for g in groups}
-    aggregates: dict[str, Any] = {
-        "total": Count("pk"),
-        "total_patients": Count("patient", distinct=True),
-    }
+    encounter (encounters with both of two groups). Four queries."""
+    groups = list(groups)
+    if not groups:
+        return {"total": 0, "total_patients": 0, "prevalence": [], "matrix": []}
+    by_encounter = _combinations(encounters, groups, unit="encounter")
+    by_patient = _combinations(encounters, groups, unit="patient")
+    total = sum(row["n"] for row in by_encounter)
+
+    def having(rows: list[dict[str, Any]], *names: str) -> int:
+        return sum(row["n"] for row in rows if all(row[name] for name in names))
+
+    prevalence = []
     for g in groups:
-        name = _flag_name(g)
-        aggregates[f"{name}_e"] = Count("pk", filter=Q(**{name: True}))
-        aggregates[f"{name}_p"] = Count("patient", distinct=True, filter=Q(**{name: True}))
-    for i, a in enumerate(groups):
-        for b in groups[i + 1 :]:
-            aggregates[f"{_flag_name(a)}_{_flag_name(b)}"] = Count(
-                "pk", filter=Q(**{_flag_name(a): True, _flag_name(b): True})
-            )
-    figures = encounters.annotate(**flags).aggregate(**aggregates) if groups else {}
-    total = figures.get("total") or 0
-    total_patients = figures.get("total_patients") or 0
-    prevalence = [
+        n = having(by_encounter, _flag_name(g))
+        prevalence.append(
+            {
+                "group": g,
+                "codes": format_code_list(g.code_prefixes),
+                "encounters": n,
+                "patients": having(by_patient, _flag_name(g)),
+                "share": n / total if total else None,
+            }
+        )
+    matrix = [
         {
-            "group": g,
-            "codes": format_code_list(g.code_prefixes),
-            "encounters": figures[f"{_flag_name(g)}_e"],
-            "patients": figures[f"{_flag_name(g)}_p"],
-            "share": figures[f"{_flag_name(g)}_e"] / total if total else None,
+            "group": a,
+            "cells": [having(by_encounter, _flag_name(a), _flag_name(b)) for b in groups],
         }
-        for g in groups
+        for a in groups
     ]
-
-    def both(a: RiskGroup, b: RiskGroup) -> int:
-        if a.pk == b.pk:
-            return figures[f"{_flag_name(a)}_e"]
-        first, second = (a, b) if groups.index(a) < groups.index(b) else (b, a)
-        return figures[f"{_flag_name(first)}_{_flag_name(second)}"]
-
-    matrix = [{"group": a, "cells": [both(a, b) for b in groups]} for a in groups]
     return {
         "total": total,
-        "total_patients": total_patients,
+        "total_patients": sum(row["n"] for row in by_patient),
         "prevalence": prevalence,
         "matrix": matrix,
     }
@@ -599,53 +638,29 @@ def risk_flags(
 ) -> dict[str, Any]:
     """Encounters or patients with at least `min_groups` of the risk groups: how many have 0,
     1, 2, … groups, how many are flagged, which groups they have and the commonest
-    combinations. Two queries."""
-    if unit == "patient":
-        within = encounters.values("pk")
-        base = Patient.objects.filter(pk__in=encounters.values("patient")).order_by()
-        flags = {
-            _flag_name(g): _group_present(g, link="encounter__patient", within=within)
-            for g in groups
-        }
-    else:
-        base = Encounter.objects.filter(pk__in=encounters.values("pk")).order_by()
-        flags = {_flag_name(g): _group_present(g, link="encounter") for g in groups}
-    count_of = sum(
-        (
-            Case(When(**{name: True}, then=Value(1)), default=Value(0), output_field=IntegerField())
-            for name in flags
-        ),
-        Value(0, output_field=IntegerField()),
-    )
-    annotated = base.annotate(**flags).annotate(groups_present=count_of)
-    by_count = {
-        row["groups_present"]: row["n"]
-        for row in annotated.values("groups_present").annotate(n=Count("pk"))
-    }
-    distribution = [{"groups": n, "count": by_count.get(n, 0)} for n in range(len(groups) + 1)]
-    # One grouped query over the flagged: each combination of groups and how many have it
-    # (at most one row per combination that occurs); totals per group are sums of those.
-    names = list(flags)
+    combinations. Two queries (see _combinations)."""
+    combos = _combinations(encounters, groups, unit=unit)
+    names = [_flag_name(g) for g in groups]
     by_name = {_flag_name(g): g for g in groups}
-    combos = (
-        list(
-            annotated.filter(groups_present__gte=min_groups)
-            .values(*names)
-            .annotate(n=Count("pk"))
-            .order_by("-n", *names)
-        )
-        if groups
-        else []
+    for row in combos:
+        row["groups_present"] = sum(1 for name in names if row[name])
+    distribution = [
+        {"groups": n, "count": sum(r["n"] for r in combos if r["groups_present"] == n)}
+        for n in range(len(groups) + 1)
+    ]
+    flagged = sorted(
+        (r for r in combos if r["groups_present"] >= min_groups),
+        key=lambda r: (-r["n"], [not r[name] for name in names]),
     )
-    which = {name: sum(row["n"] for row in combos if row[name]) for name in names}
+    which = {name: sum(r["n"] for r in flagged if r[name]) for name in names}
     combinations = [
-        {"groups": [by_name[n] for n in names if row[n]], "count": row["n"]} for row in combos[:10]
+        {"groups": [by_name[n] for n in names if row[n]], "count": row["n"]} for row in flagged[:10]
     ]
     return {
         "unit": unit,
         "min_groups": min_groups,
-        "population": sum(by_count.values()),
-        "flagged": sum(row["n"] for row in combos),
+        "population": sum(r["n"] for r in combos),
+        "flagged": sum(r["n"] for r in flagged),
         "distribution": distribution,
         "which": [
             {"group": g, "codes": format_code_list(g.code_prefixes), "count": which[_flag_name(g)]}
@@ -776,20 +791,20 @@ def cohort_encounters(cohort: Cohort) -> QuerySet[Encounter]:
         qs = qs.filter(age__gte=cohort.age_min)
     if cohort.age_max is not None:
         qs = qs.filter(age__lte=cohort.age_max)
-    coded = DiagnosisAssignment.objects.annotate(plain=_plain())
+    # Uncorrelated IN (subquery) rather than EXISTS: read once and hashed, fast at any size.
+    coded = _diagnoses()
     if cohort.any_codes:
-        qs = qs.filter(Exists(coded.filter(_matches(cohort.any_codes), encounter=OuterRef("pk"))))
+        qs = qs.filter(pk__in=coded.filter(_matches(cohort.any_codes)).values("encounter"))
     if cohort.none_codes:
+        excluded = coded.filter(_matches(cohort.none_codes))
         if cohort.scope == "patient":
-            excluded = coded.filter(
-                _matches(cohort.none_codes),
-                encounter__patient=OuterRef("patient"),
-                encounter__status__in=CODED_STATUSES,
-                encounter__is_practice=False,
+            qs = qs.exclude(
+                patient__in=excluded.filter(
+                    encounter__status__in=CODED_STATUSES, encounter__is_practice=False
+                ).values("encounter__patient")
             )
         else:
-            excluded = coded.filter(_matches(cohort.none_codes), encounter=OuterRef("pk"))
-        qs = qs.filter(~Exists(excluded))
+            qs = qs.exclude(pk__in=excluded.values("encounter"))
     return qs
 
 

@@ -173,5 +173,5 @@ def test_the_research_page_runs_a_fixed_number_of_queries(
     as_senior, world, django_assert_num_queries
 ):
     as_senior.get(reverse("audits:research"))  # the session and user, warmed
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(25):
         as_senior.get(reverse("audits:research"))
