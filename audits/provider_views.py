@@ -83,7 +83,7 @@ def provider_detail(request: HttpRequest) -> HttpResponse:
     chart = hbar_chart(
         title="Documentation gaps",
         desc=f"Query topics and unsupported findings for {name}",
-        bars=[Bar(f"{what} ({source})", n) for what, n, source in gaps[:10]],
+        bars=[Bar(what, n) for what, n, _source in gaps[:10]],
     )
     return render(
         request,

@@ -69,7 +69,7 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Heart failure type and acuity", ("heart failure", "chf", "ejection fraction", "hfref")),
     ("Kidney injury / CKD stage", ("kidney", "renal", "aki", "creatinine", "ckd")),
     ("Malnutrition", ("malnutrition", "malnourish", "cachexia", "albumin")),
-    ("Encephalopathy / altered mental status", ("encephalopath", "mental status", "delirium")),
+    ("Encephalopathy / mental status", ("encephalopath", "mental status", "delirium")),
     ("Anemia type", ("anemia", "anaemia", "hemoglobin", "blood loss")),
     ("Electrolytes", ("sodium", "potassium", "hyponat", "hyperkal", "hypokal", "electrolyte")),
     ("Pneumonia organism / type", ("pneumonia", "aspiration", "infiltrate")),

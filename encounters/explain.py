@@ -166,6 +166,13 @@ class CodeExplanation:
         return [c for c in self.checks if not c.passed]
 
     @property
+    def relevant_notes(self) -> list[dict[str, Any]]:
+        """The notes that bear on this encounter: sequencing instructions, and any note that
+        names another code on it (what a provider needs; the page lists them all)."""
+        kinds = {CodeNote.Kind.CODE_FIRST, CodeNote.Kind.USE_ADDITIONAL, CodeNote.Kind.CODE_ALSO}
+        return [n for n in self.notes if n["kind"] in kinds or n["names_assigned"]]
+
+    @property
     def passed_count(self) -> int:
         return sum(1 for c in self.checks if c.passed)
 
@@ -194,7 +201,8 @@ class Explanation:
         return {
             "checked": sum(len(line.checks) for line in lines),
             "passed": sum(line.passed_count for line in lines),
-            "fired": sum(len(line.fired) for line in lines) + len(self.encounter_edits),
+            "fired": sum(len(c.fired) for line in lines for c in line.fired)
+            + len(self.encounter_edits),
         }
 
 
@@ -534,11 +542,34 @@ def _drg(
     steps.append(
         Reason(
             f"MS-DRG {result.drg} — {result.description}{weight}.",
-            f"The stay's group is {result.drg}: {result.description.lower()}.",
+            f"The stay's group is {result.drg}: {_plain_drg(result.description)}.",
             result.weights_release or result.grouper_label,
         )
     )
     return drg, result.weights_note, steps
+
+
+# MS-DRG titles abbreviate the severity levels; a patient reads them spelled out.
+DRG_WORDS = (
+    ("W/O CC/MCC", "without complications or comorbidities"),
+    ("W/O MCC", "without a major complication or comorbidity"),
+    ("W CC/MCC", "with complications or comorbidities"),
+    ("WITHOUT CC/MCC", "without complications or comorbidities"),
+    ("WITHOUT MCC", "without a major complication or comorbidity"),
+    ("WITH CC/MCC", "with complications or comorbidities"),
+    ("W MCC", "with a major complication or comorbidity"),
+    ("WITH MCC", "with a major complication or comorbidity"),
+    ("W CC", "with a complication or comorbidity"),
+    ("WITH CC", "with a complication or comorbidity"),
+)
+
+
+def _plain_drg(title: str) -> str:
+    """A DRG title in a patient's words: lower case, severity abbreviations spelled out."""
+    words = f" {' '.join(title.split()).upper()} "
+    for short, spelled in DRG_WORDS:
+        words = words.replace(f" {short} ", f" {spelled.upper()} ")
+    return words.strip().lower()
 
 
 def current_sign_off(*, encounter: Encounter, audience: str) -> ExplanationSignOff | None:
