@@ -1,7 +1,8 @@
 """The release digest, with the real bundled ICD-10-CM releases: FY2025 replaced by the FY2026
 April update. Codes below are what those two releases really changed:
 T78.1XXA deleted, A52.16 revised (Charcot → Charcôt), G35 made a header (G35.A, G35.B0, …
-added), E11.A added under E11; I10 unchanged, with nothing new under it."""
+added), E11.A added under E11; I10 unchanged, with nothing new under it. And the real CMS
+HCPCS files of October 2025 and January 2026 (skipped without the CMS data folder)."""
 
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from audits.digests import release_digest_publish
 from audits.models import Bulletin
 from audits.tasks import publish_release_digest_task
 from codesets import selectors, services
-from encounters.models import DiagnosisAssignment, Encounter
+from encounters.models import DiagnosisAssignment, Encounter, ProcedureAssignment
 from tests.factories import EncounterFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,43 @@ def test_activating_a_release_publishes_its_digest(
         services.release_activate(release=fy2026)
     digest = Bulletin.objects.get(release=fy2026)
     assert digest.detail["deleted"][0]["code"] == "T78.1XXA"
+
+
+def _hcpcs_releases() -> list:
+    """The real CMS HCPCS files of October 2025 and January 2026, imported and activated (found
+    by checksum when the session's CMS fixture imported them already)."""
+    from codesets.importers.cms_manifest import CMS_FILES
+    from codesets.models import Release
+
+    releases = []
+    for entry in (e for e in CMS_FILES if e.system == "hcpcs"):
+        release, needs_import = services.release_register_file(
+            system="hcpcs", path=entry.path, label=entry.label, effective_from=entry.effective_from
+        )
+        if needs_import or release.status == Release.Status.PENDING:
+            release = services.release_import_now(release=release)
+        if release.status == Release.Status.IMPORTED:
+            release = services.release_activate(release=release)
+        releases.append(release)
+    return releases
+
+
+def test_a_hcpcs_digest_uses_hundred_code_ranges(cms_data, junior):
+    october, january = _hcpcs_releases()
+    encounter = EncounterFactory(
+        status=Encounter.Status.CLOSED, admit_date=timezone.localdate() - timedelta(days=10)
+    )
+    for sequence, code in enumerate(("A2001", "A4290", "J0131"), start=1):
+        ProcedureAssignment.objects.create(
+            encounter=encounter, system="hcpcs", code=code, sequence=sequence, created_by=junior
+        )
+    digest = release_digest_publish(release_id=january.pk)
+    detail = digest.detail
+    assert detail["previous_release_id"] == october.pk
+    assert [r["code"] for r in detail["revised"]] == ["A2001"]
+    assert detail["revised"][0]["after"].endswith(
+        "(add-on, list separately in addition to primary procedure)"
+    )
+    assert {r["code"] for r in detail["added"]} == {"A4295", "A4296", "A4297", "J0162"}
+    assert {r["category"] for r in detail["added"]} == {"A42xx", "J01xx"}
+    assert detail["deleted"] == [] and detail["not_billable"] == []
