@@ -29,6 +29,14 @@ def practice_cases_available(*, user: User) -> QuerySet[PracticeCase]:
         .select_related("encounter")
         .annotate(
             my_attempts=Count("attempts", filter=Q(attempts__coder=user)),
+            # The chart of my unfinished attempt, if any: continue it rather than start again.
+            my_open_chart=Max(
+                "attempts__encounter_id",
+                filter=Q(
+                    attempts__coder=user,
+                    attempts__status=PracticeAttempt.Status.IN_PROGRESS,
+                ),
+            ),
             my_best=Max(
                 Cast(F("attempts__codes_agreed"), FloatField())
                 / Cast(F("attempts__codes_total"), FloatField()),

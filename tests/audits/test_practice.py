@@ -171,6 +171,9 @@ def test_a_perfect_attempt_scores_full_marks_and_a_retry_is_a_new_attempt(
         client.post(reverse("audits:practice_start", args=[case.pk]))
     first, second = PracticeAttempt.objects.filter(coder=junior).order_by("pk")
     assert first.encounter_id != second.encounter_id
+    # An unfinished attempt is continued from the list rather than started again.
+    listing = client.get(reverse("audits:practice")).content.decode()
+    assert 'aria-label="Continue COPD and hypertension' in listing
     for code in ("J44.9", "I10", "Z87.891"):
         _code(client, first.encounter, code)
     _submit(client, first.encounter)
