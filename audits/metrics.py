@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -41,6 +42,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import (
+    BooleanField,
     Count,
     Exists,
     ExpressionWrapper,
@@ -54,10 +56,12 @@ from django.db.models import (
     Subquery,
     Sum,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, Least, TruncWeek
 from django.utils import timezone
 
+from accounts.models import User
 from audits.models import AuditItem, Finding
 from encounters.models import Encounter, Transition
 
@@ -322,8 +326,9 @@ def error_categories(filters: QualityFilters, *, total: int | None = None) -> li
 
 def coded_encounters(filters: QualityFilters) -> QuerySet:
     """One row per encounter first coded in the range: encounter_id, coder_id (its assignee),
-    ready_at (first "ready"), coded_at (first "coded") — the steps transition_record keeps on
-    the encounter, so this reads encounters by an index rather than grouping transitions."""
+    ready_at (first "ready"), coded_at (first "coded") and hours (ready → coded) — the steps
+    transition_record keeps on the encounter, so this reads encounters by an index rather
+    than grouping transitions."""
     qs = Encounter.objects.filter(first_coded_at__gte=filters.start, first_coded_at__lt=filters.end)
     if filters.coder_id:
         qs = qs.filter(assignee_id=filters.coder_id)
@@ -334,6 +339,7 @@ def coded_encounters(filters: QualityFilters) -> QuerySet:
         coder_id=F("assignee_id"),
         ready_at=F("first_ready_at"),
         coded_at=F("first_coded_at"),
+        hours=F("turnaround_hours"),
     )
 
 
@@ -366,23 +372,37 @@ class Throughput:
     by_week: dict[date, Turnaround] = field(default_factory=dict)
 
 
-# One pass over the coded encounters (materialized once): percentiles for the team and per
-# coder, and counts per (coder, local day) from which weeks and active days are summed.
+# One statement, read from encounter_turnaround_idx alone (assignee, first_coded_at; it
+# covers turnaround_hours and type), in index ranges that grow with the date range, not with
+# the whole history. PostgreSQL 15 cannot skip through an index that starts with the
+# assignee, so both parts walk the coders (every user, then NULL for the unassigned) with a
+# LATERAL range each:
+# - the percentiles of the team and of each coder in one pass (GROUPING SETS): the rows come
+#   coder by coder, so there is no sort by coder, only each group's sort of its hours;
+# - encounters per (coder, local day), one index range per coder and day between the
+#   range's local midnights (converting each row to local time and grouping cost more than
+#   the percentiles).
+# The {placeholders} are querysets from coded_encounters(), so the rows counted are the
+# rows the drill-down lists show.
 _PG_THROUGHPUT = """
-WITH t AS MATERIALIZED (
-    SELECT coder_id, ready_at,
-           EXTRACT(EPOCH FROM (coded_at - ready_at)) / 3600.0 AS hours,
-           (coded_at AT TIME ZONE %s)::date AS day
-    FROM ({inner}) inner_rows
-)
-SELECT 'p' AS part, GROUPING(coder_id) AS g_coder, coder_id, NULL::date AS day, COUNT(*),
-       COUNT(ready_at),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours),
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY hours)
-FROM t GROUP BY GROUPING SETS ((), (coder_id))
+SELECT CASE WHEN GROUPING(c.id) = 1 THEN 'team' ELSE 'coder' END, c.id, NULL::bigint,
+    COUNT(*), COUNT(r.hours),
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY r.hours),
+    percentile_cont(0.9) WITHIN GROUP (ORDER BY r.hours)
+FROM ({coders} UNION ALL SELECT NULL ORDER BY 1) c
+    CROSS JOIN LATERAL (({per_coder}) UNION ALL ({unassigned})) r
+GROUP BY GROUPING SETS ((), (c.id))
 UNION ALL
-SELECT 'd', 0, coder_id, day, COUNT(*), 0, NULL, NULL FROM t GROUP BY coder_id, day
+SELECT 'day', c.id, d.n, s.coded, 0, NULL, NULL
+FROM ({coders} UNION ALL SELECT NULL) c
+    CROSS JOIN unnest({day_starts}::timestamptz[], {day_ends}::timestamptz[])
+        WITH ORDINALITY d(starts, ends, n)
+    CROSS JOIN LATERAL (
+        SELECT COUNT(*) AS coded FROM (({per_coder_day}) UNION ALL ({unassigned_day})) r
+    ) s
+WHERE s.coded > 0
 """
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 THROUGHPUT_CACHE_SECONDS = 300
 
@@ -391,11 +411,18 @@ def throughput(filters: QualityFilters) -> Throughput:
     """Turnaround (median, p90) and volume for the team, per coder and per week.
 
     The heaviest figure on the dashboard (percentiles over every encounter coded in the
-    range), so it is cached: the key holds the newest transition (id, time,
-    encounter), which changes with every workflow step, so a new step is seen at once; the
-    5-minute expiry covers an assignee changed without a step. 1 query on a hit, 2 on a miss.
+    range), so it is cached. Only a step into "ready" or "coded" changes it (they set
+    first_ready_at / first_coded_at), so the key holds the newest such transition (id, time,
+    encounter): such a step is seen at once, and the other steps (coding, review, billing)
+    keep the cache. The 5-minute expiry covers an assignee changed without a step.
+    1 query on a hit, 2 on a miss.
     """
-    latest = Transition.objects.order_by("-pk").values_list("pk", "at", "encounter_id").first()
+    latest = (
+        Transition.objects.filter(to_status__in=(S.READY, S.CODED))
+        .order_by("-pk")
+        .values_list("pk", "at", "encounter_id")
+        .first()
+    )
     key = (
         "quality:throughput:"
         + hashlib.sha256(
@@ -417,60 +444,109 @@ def throughput(filters: QualityFilters) -> Throughput:
     return result
 
 
-def _throughput(filters: QualityFilters) -> Throughput:
-    """On PostgreSQL one query; on SQLite, which has no percentile_cont, one query that reads
-    the coded encounters, and the figures are computed here."""
-    inner = coded_encounters(filters)
+def _local_midnights(filters: QualityFilters) -> list[datetime]:
+    """The start of each day of the range and the end of the last one, local time."""
+    days = (filters.date_to - filters.date_from).days + 1
+    return [
+        timezone.make_aware(datetime.combine(filters.date_from + timedelta(days=n), time.min))
+        for n in range(days + 1)
+    ]
+
+
+def _throughput_rows_pg(filters: QualityFilters) -> list[tuple]:
+    """(part, coder_id, day, coded, with_ready, median, p90) rows from one query; a day is
+    1 for the range's first."""
+    coded = coded_encounters(filters)
+    coder = {"assignee_id": RawSQL("c.id", ())}
+    # The unassigned rows go with the coders' NULL row only.
+    unassigned = (Q(assignee_id__isnull=True), RawSQL("c.id IS NULL", (), BooleanField()))
+    in_day = {
+        "first_coded_at__gte": RawSQL("d.starts", ()),
+        "first_coded_at__lt": RawSQL("d.ends", ()),
+    }
+    users = User.objects.order_by().values("id")
+    if filters.coder_id:
+        users = users.filter(pk=filters.coder_id)
+    midnights = _local_midnights(filters)
+    compiled = {
+        name: qs.query.sql_with_params()
+        for name, qs in {
+            "coders": users,
+            "per_coder": coded.filter(**coder),
+            "unassigned": coded.filter(*unassigned),
+            "per_coder_day": coded.filter(**coder, **in_day),
+            "unassigned_day": coded.filter(*unassigned, **in_day),
+        }.items()
+    }
+    compiled["day_starts"] = ("%s", (midnights[:-1],))
+    compiled["day_ends"] = ("%s", (midnights[1:],))
+    params: list[Any] = []
+    for name in _PLACEHOLDER.findall(_PG_THROUGHPUT):  # in the order they appear
+        params.extend(compiled[name][1])
+    sql = _PLACEHOLDER.sub(lambda m: compiled[m[1]][0], _PG_THROUGHPUT)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _throughput_rows_python(filters: QualityFilters) -> list[tuple]:
+    """The same rows computed here, for SQLite (no percentile_cont)."""
+    hours_by: dict[Any, list[float]] = defaultdict(list)
+    counts: dict[Any, int] = defaultdict(int)
     per_day: dict[tuple[int | None, date], int] = defaultdict(int)
-    result = Throughput()
-    if connection.vendor == "postgresql":
-        inner_sql, inner_params = inner.query.sql_with_params()
-        tz = timezone.get_current_timezone_name()
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_THROUGHPUT.format(inner=inner_sql), [tz, *inner_params])
-            for part, g_coder, coder_id, day, coded, with_ready, median, p90 in cursor.fetchall():
-                if part == "d":
-                    per_day[(coder_id, day)] = coded
-                    continue
-                row = Turnaround(
-                    coded=coded,
-                    with_ready=with_ready,
-                    median_hours=None if median is None else float(median),
-                    p90_hours=None if p90 is None else float(p90),
-                )
-                if g_coder:
-                    result.team = row
-                else:
-                    result.by_coder[coder_id] = row
-    else:
-        hours_by: dict[Any, list[float]] = defaultdict(list)
-        counts: dict[Any, int] = defaultdict(int)
-        for row in inner:
-            day = timezone.localtime(row["coded_at"]).date()
-            per_day[(row["coder_id"], day)] += 1
-            for key in ("team", ("coder", row["coder_id"])):
-                counts[key] += 1
-                if row["ready_at"] is not None:
-                    hours_by[key].append((row["coded_at"] - row["ready_at"]).total_seconds() / 3600)
-        for key, n in counts.items():
-            values = sorted(hours_by[key])
-            row = Turnaround(
-                coded=n,
-                with_ready=len(values),
-                median_hours=_percentile(values, 0.5),
-                p90_hours=_percentile(values, 0.9),
-            )
-            if key == "team":
-                result.team = row
-            else:
-                result.by_coder[key[1]] = row
-    team_days = set()
+    for row in coded_encounters(filters):
+        day = timezone.localtime(row["coded_at"]).date()
+        per_day[(row["coder_id"], day)] += 1
+        for key in (("team", None), ("coder", row["coder_id"])):
+            counts[key] += 1
+            if row["hours"] is not None:
+                hours_by[key].append(row["hours"])
+    out: list[tuple] = []
+    for (part, coder_id), n in counts.items():
+        values = sorted(hours_by[(part, coder_id)])
+        median, p90 = _percentile(values, 0.5), _percentile(values, 0.9)
+        out.append((part, coder_id, None, n, len(values), median, p90))
     for (coder_id, day), n in per_day.items():
+        out.append(("day", coder_id, day, n, 0, None, None))
+    return out
+
+
+def _throughput(filters: QualityFilters) -> Throughput:
+    """On PostgreSQL one query; on SQLite one query that reads the coded encounters, and the
+    figures are computed here."""
+    if connection.vendor == "postgresql":
+        return throughput_from_rows(filters, _throughput_rows_pg(filters))
+    return throughput_from_rows(filters, _throughput_rows_python(filters))
+
+
+def throughput_from_rows(filters: QualityFilters, rows: list[tuple]) -> Throughput:
+    """Throughput from (part, coder_id, day, coded, with_ready, median, p90) rows; weeks and
+    active days are summed from the (coder, day) counts."""
+    result = Throughput()
+    for part, coder_id, _day, coded, with_ready, median, p90 in rows:
+        if part == "day":
+            continue
+        row = Turnaround(
+            coded=coded,
+            with_ready=with_ready,
+            median_hours=None if median is None else float(median),
+            p90_hours=None if p90 is None else float(p90),
+        )
+        if part == "team":
+            result.team = row
+        else:
+            result.by_coder[coder_id] = row
+    team_days = set()
+    for part, coder_id, day, coded, *_ in rows:
+        if part != "day":
+            continue
+        if isinstance(day, int):  # width_bucket: 1 is the range's first day
+            day = filters.date_from + timedelta(days=day - 1)
         team_days.add(day)
         if coder_id in result.by_coder:
             result.by_coder[coder_id].active_days += 1
         week = day - timedelta(days=day.weekday())
-        result.by_week.setdefault(week, Turnaround()).coded += n
+        result.by_week.setdefault(week, Turnaround()).coded += coded
     result.team.active_days = len(team_days)
     return result
 

@@ -108,6 +108,9 @@ class Encounter(models.Model):
     # Turnaround, kept as the steps happen (transition_record): first "ready", first "coded".
     first_ready_at = models.DateTimeField(null=True, blank=True)
     first_coded_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Hours from first_ready_at to first_coded_at, kept with them, so the dashboard's
+    # percentiles read one narrow index (encounter_turnaround_idx) instead of the table.
+    turnaround_hours = models.FloatField(null=True, blank=True)
     # Practice charts (issue 9) are coded in the same workspace but never billed or counted.
     is_practice = models.BooleanField(default=False, db_index=True)
 
@@ -118,7 +121,15 @@ class Encounter(models.Model):
         default_manager_name = "objects"
         ordering = ["due_date", "pk"]
         indexes = [
-            models.Index(fields=["status", "assignee", "due_date"], name="encounter_queue_idx")
+            models.Index(fields=["status", "assignee", "due_date"], name="encounter_queue_idx"),
+            # Turnaround and volume per coder over a date range (audits.metrics.throughput):
+            # one range per coder, read from the index alone (PostgreSQL covers the rest).
+            models.Index(
+                fields=["assignee", "first_coded_at"],
+                include=["turnaround_hours", "type"],
+                condition=models.Q(is_practice=False),
+                name="encounter_turnaround_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -13,8 +13,9 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
@@ -246,13 +247,22 @@ def transition_record(
     if to == Encounter.Status.CODED and encounter.first_coded_at is None:
         encounter.first_coded_at = transition.at
         fields.append("first_coded_at")
+    first_step = "first_ready_at" in fields or "first_coded_at" in fields
+    if first_step and encounter.first_ready_at and encounter.first_coded_at:
+        encounter.turnaround_hours = _hours(encounter.first_ready_at, encounter.first_coded_at)
+        fields.append("turnaround_hours")
     encounter.save(update_fields=fields)
     return transition
 
 
+def _hours(start: Any, end: Any) -> float:
+    return (end - start).total_seconds() / 3600
+
+
 def turnaround_steps_backfill(encounters: QuerySet[Encounter] | None = None) -> int:
-    """Set first_ready_at / first_coded_at from the stored transitions, for rows written
-    without transition_record (bulk loads, imports). Returns the rows updated."""
+    """Set first_ready_at / first_coded_at (and turnaround_hours between them) from the
+    stored transitions, for rows written without transition_record (bulk loads, imports).
+    Returns the rows updated."""
 
     def first(status: str) -> Subquery:
         return Subquery(
@@ -262,9 +272,27 @@ def turnaround_steps_backfill(encounters: QuerySet[Encounter] | None = None) -> 
         )
 
     rows = Encounter.objects.all() if encounters is None else encounters
-    return rows.update(
+    updated = rows.update(
         first_ready_at=first(Encounter.Status.READY), first_coded_at=first(Encounter.Status.CODED)
     )
+    both = rows.filter(first_ready_at__isnull=False, first_coded_at__isnull=False)
+    rows.filter(Q(first_ready_at__isnull=True) | Q(first_coded_at__isnull=True)).update(
+        turnaround_hours=None
+    )
+    if connection.vendor == "postgresql":
+        # In the database: a bulk load can be 100,000 rows.
+        both.update(
+            turnaround_hours=RawSQL(
+                "EXTRACT(EPOCH FROM (first_coded_at - first_ready_at)) / 3600.0", ()
+            )
+        )
+    else:
+        batch = [
+            Encounter(pk=pk, turnaround_hours=_hours(ready, coded))
+            for pk, ready, coded in both.values_list("pk", "first_ready_at", "first_coded_at")
+        ]
+        Encounter.with_practice.bulk_update(batch, ["turnaround_hours"], batch_size=2000)
+    return updated
 
 
 @transaction.atomic

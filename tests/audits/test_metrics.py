@@ -4,13 +4,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
 from audits import metrics
 from audits.models import AuditItem, AuditPlan, Finding
 from encounters.models import Encounter, Transition
-from encounters.services import turnaround_steps_backfill
+from encounters.services import transition_record, turnaround_steps_backfill
 from tests.factories import EncounterFactory, InpatientEncounterFactory
 
 pytestmark = pytest.mark.django_db
@@ -341,3 +342,96 @@ def test_no_audits_gives_no_rate_rather_than_100_percent(db):
     assert totals["items"] == 0
     assert totals["code_accuracy"] is None
     assert metrics.throughput(RANGE).team.median_hours is None
+
+
+def test_workflow_steps_keep_the_turnaround_hours_on_the_encounter(senior):
+    encounter = EncounterFactory(status=S.INTAKE, assignee=senior)
+
+    def step(to):
+        with transaction.atomic():
+            locked = Encounter.objects.select_for_update().get(pk=encounter.pk)
+            transition_record(encounter=locked, to=to, by=senior)
+
+    for to in (S.READY, S.CODING, S.REVIEW):
+        step(to)
+    encounter.refresh_from_db()
+    assert encounter.turnaround_hours is None  # not coded yet
+    step(S.CODED)
+    encounter.refresh_from_db()
+    first = encounter.turnaround_hours
+    hours = (encounter.first_coded_at - encounter.first_ready_at).total_seconds() / 3600
+    assert first == pytest.approx(hours) and first > 0
+    # Coded again after a pre-bill audit: turnaround is still to the first "coded".
+    for to in (S.PRE_BILL_AUDIT, S.CODING, S.REVIEW, S.CODED):
+        step(to)
+    encounter.refresh_from_db()
+    assert encounter.turnaround_hours == first
+
+
+@pytest.fixture
+def coded_more(coded, coders, senior):
+    """The `coded` encounters plus: one unassigned, one inpatient, one coded late in the
+    evening (another day in UTC), and a practice chart (never counted)."""
+    a, _b = coders
+    # E6 (unassigned): Mar 9 08:00 → 14:00 = 6 h
+    e6 = EncounterFactory(status=S.CODED, assignee=None)
+    steps(e6, senior, (S.READY, local(2026, 3, 9, 8)), (S.CODED, local(2026, 3, 9, 14)))
+    # E7 (A, inpatient): Mar 10 08:00 → 23:30 = 15.5 h, on Mar 10 local time
+    e7 = InpatientEncounterFactory(status=S.CODED, assignee=a)
+    steps(e7, a, (S.READY, local(2026, 3, 10, 8)), (S.CODED, local(2026, 3, 10, 23, 30)))
+    # E8 (A): coded without ever being ready: counted, no turnaround
+    e8 = EncounterFactory(status=S.CODED, assignee=a)
+    steps(e8, a, (S.CODED, local(2026, 3, 10, 9)))
+    practice = EncounterFactory(status=S.CODED, assignee=a, is_practice=True)
+    steps(practice, a, (S.READY, local(2026, 3, 10, 8)), (S.CODED, local(2026, 3, 10, 9)))
+    turnaround_steps_backfill(Encounter.with_practice.filter(pk=practice.pk))
+    assert Encounter.with_practice.get(pk=practice.pk).turnaround_hours == 1
+    return {**coded, 6: e6, 7: e7, 8: e8}
+
+
+def test_turnaround_counts_the_unassigned_and_local_days(coded_more, coders):
+    a, _b = coders
+    result = metrics.throughput(RANGE)
+    # team: 4, 10, 26, 96 + 6 (unassigned) + 15.5 (E7); E8 has no "ready"
+    # sorted 4, 6, 10, 15.5, 26, 96: median (10 + 15.5) / 2 = 12.75; p90 at rank 4.5: 61
+    assert (result.team.coded, result.team.with_ready) == (7, 6)
+    assert result.team.median_hours == pytest.approx(12.75)
+    assert result.team.p90_hours == pytest.approx(61)
+    # A: 4, 26, 15.5 (E8 counted, no hours): median 15.5, p90 at rank 1.8: 15.5 + 0.8 × 10.5
+    assert (result.by_coder[a.pk].coded, result.by_coder[a.pk].with_ready) == (4, 3)
+    assert result.by_coder[a.pk].median_hours == pytest.approx(15.5)
+    assert result.by_coder[a.pk].p90_hours == pytest.approx(23.9)
+    # A coded on Mar 2, 3 and 10 (E7 at 23:30 local is Mar 11 in UTC, still Mar 10 here)
+    assert result.by_coder[a.pk].active_days == 3
+    assert (result.by_coder[None].coded, result.by_coder[None].median_hours) == (1, 6)
+    # team days: Mar 2, 3, 6, 9, 10; weeks of Mar 2 (4 coded) and Mar 9 (3)
+    assert result.team.active_days == 5
+    assert {w: t.coded for w, t in result.by_week.items()} == {
+        date(2026, 3, 2): 4,
+        date(2026, 3, 9): 3,
+    }
+    inpatient = metrics.throughput(RANGE.replace(encounter_type="inpatient"))
+    assert (inpatient.team.coded, inpatient.team.median_hours) == (1, pytest.approx(15.5))
+
+
+def test_turnaround_in_the_database_matches_the_definition_computed_here(coded_more, coders):
+    """PostgreSQL computes the figures in one query; the same rows computed in Python (the
+    SQLite path, straight from the definition) must give the same numbers."""
+    a, _b = coders
+    for filters in (RANGE, RANGE.replace(coder_id=a.pk), RANGE.replace(encounter_type="inpatient")):
+        in_python = metrics.throughput_from_rows(filters, metrics._throughput_rows_python(filters))
+        computed = metrics._throughput(filters)
+        assert computed.by_week == in_python.by_week
+        assert computed.by_coder.keys() == in_python.by_coder.keys()
+        for got, want in zip(
+            [computed.team, *computed.by_coder.values()],
+            [in_python.team, *(in_python.by_coder[k] for k in computed.by_coder)],
+            strict=True,
+        ):
+            assert (got.coded, got.with_ready, got.active_days) == (
+                want.coded,
+                want.with_ready,
+                want.active_days,
+            )
+            assert got.median_hours == pytest.approx(want.median_hours)
+            assert got.p90_hours == pytest.approx(want.p90_hours)

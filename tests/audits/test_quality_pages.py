@@ -161,6 +161,33 @@ def test_dashboard_queries_do_not_grow_with_rows(client, senior_user, django_ass
         client.get(reverse("audits:dashboard"), RANGE)
 
 
+def test_only_a_step_into_ready_or_coded_recomputes_turnaround(
+    client, senior_user, django_assert_num_queries
+):
+    """Turnaround and volume change only when an encounter first becomes ready or coded, so
+    the other steps of a working day (claiming, submitting, audits, billing) keep the cache."""
+    AuditSettings.current()
+    client.force_login(senior_user)
+    coder = seed(senior_user, coders=1, per_coder=2)[0]
+    url = reverse("audits:dashboard")
+    client.get(url, RANGE)  # computes and caches
+    encounter = EncounterFactory(status=S.CODING, assignee=coder)
+    Transition.objects.create(
+        encounter=encounter, from_status=S.CODING, to_status=S.REVIEW, by=coder
+    )
+    with django_assert_num_queries(12):  # the cached figures
+        response = client.get(url, RANGE)
+    coded_before = response.context["flow"].team.coded
+    Transition.objects.create(
+        encounter=encounter, from_status=S.REVIEW, to_status=S.CODED, by=senior_user
+    )
+    Transition.objects.filter(encounter=encounter).update(at=local(2026, 3, 20, 10))
+    turnaround_steps_backfill(Encounter.objects.filter(pk=encounter.pk))
+    with django_assert_num_queries(13):  # computed again, and the new one counts
+        response = client.get(url, RANGE)
+    assert response.context["flow"].team.coded == coded_before + 1
+
+
 def test_scorecard_shows_one_coder(as_senior, senior_user):
     coders = seed(senior_user, coders=2, per_coder=2)
     response = as_senior.get(reverse("audits:scorecard", args=[coders[1].pk]), RANGE)
