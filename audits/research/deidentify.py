@@ -36,6 +36,7 @@ _CODE_PATTERNS = {
     "hcpcs": re.compile(r"^[A-Z][0-9]{4}$"),
     "cpt": re.compile(r"^[0-9]{4}[0-9A-Z]$"),
 }
+CODE_SYSTEMS = frozenset(_CODE_PATTERNS)
 _DRG = re.compile(r"^[0-9]{3}$")
 _MDC = re.compile(r"^[0-9]{2}$")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet, Value
 from django.utils import timezone
 
 from audits.research import deidentify as di
@@ -233,10 +233,6 @@ def report_tables(
 # -- row-level cohort dataset ----------------------------------------------------------------
 
 
-def _codes(assignments: list[Any], system_of: Any) -> str:
-    return " ".join(code for a in assignments if (code := di.safe_code(a.code, system_of(a))))
-
-
 def cohort_rows(cohort: sel.Cohort) -> Export:
     """One row per cohort encounter, de-identified; small (year, age band, sex) groups left
     out. Rows come in random order, study ids are random per patient and per export."""
@@ -245,28 +241,28 @@ def cohort_rows(cohort: sel.Cohort) -> Export:
         (r["year"], r["age_band"], r["patient__sex"]): r["n"]
         for r in encounters.values("year", "age_band", "patient__sex").annotate(n=Count("pk"))
     }
-    kept = [k for k, n in sizes.items() if n >= di.SMALL_CELL]
+    kept = {k for k, n in sizes.items() if n >= di.SMALL_CELL}
     left_out = sum(n for n in sizes.values() if n < di.SMALL_CELL)
     out: list[list[Any]] = [ROW_HEADER]
     if kept:
-        allowed = Q(pk__in=[])
-        for year, band, sex in kept:
-            allowed |= Q(year=year, age_band=band, patient__sex=sex)
-        rows = (
-            encounters.filter(allowed)
-            .values_list(
+        # Random order: nothing about the row's place in the file says which record it was.
+        rows = [
+            row
+            for row in encounters.values_list(
                 "pk", "patient_id", "year", "age", "age_band", "patient__sex", "type", "drg_at_save"
-            )
-            .order_by("?")
-        )
+            ).order_by("?")
+            if (row[2], row[4], row[5]) in kept
+        ]
         study_ids: dict[int, str] = {}
-        for chunk in _chunks(list(rows), 2000):
+        for chunk in _chunks(rows, 2000):
             ids = [r[0] for r in chunk]
             diagnoses = _codes_by_encounter(
-                DiagnosisAssignment.objects.filter(encounter_id__in=ids), lambda a: "icd10cm"
+                DiagnosisAssignment.objects.filter(encounter_id__in=ids).annotate(
+                    system=Value("icd10cm")
+                )
             )
             procedures = _codes_by_encounter(
-                ProcedureAssignment.objects.filter(encounter_id__in=ids), lambda a: a.system
+                ProcedureAssignment.objects.filter(encounter_id__in=ids)
             )
             for pk, patient_id, year, age, band, sex, kind, drg in chunk:
                 study_id = study_ids.setdefault(patient_id, di.new_study_id())
@@ -293,18 +289,17 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def _codes_by_encounter(assignments: QuerySet, system_of: Any) -> dict[int, str]:
-    grouped: dict[int, list[Any]] = {}
-    for a in assignments.only("encounter_id", "code", "sequence", *_system_field(assignments)):
-        grouped.setdefault(a.encounter_id, []).append(a)
-    return {
-        pk: _codes(sorted(items, key=lambda a: a.sequence), system_of)
-        for pk, items in grouped.items()
-    }
-
-
-def _system_field(assignments: QuerySet) -> tuple[str, ...]:
-    return ("system",) if assignments.model is ProcedureAssignment else ()
+def _codes_by_encounter(assignments: QuerySet) -> dict[int, str]:
+    """Each encounter's codes in sequence, space-separated; anything not shaped like a code of
+    its system is dropped."""
+    grouped: dict[int, list[str]] = {}
+    rows = assignments.order_by("encounter_id", "sequence").values_list(
+        "encounter_id", "code", "system"
+    )
+    for encounter_id, code, system in rows:
+        if system in di.CODE_SYSTEMS and (safe := di.safe_code(code, system)):
+            grouped.setdefault(encounter_id, []).append(safe)
+    return {pk: " ".join(codes) for pk, codes in grouped.items()}
 
 
 def export_filename(report: str, today: date | None = None) -> str:
