@@ -388,3 +388,24 @@ def test_practice_accuracy_shows_beside_the_review_statistics(client, junior, se
     theirs = client.get(reverse("encounters:coder_statistics") + f"?coder={junior.pk}")
     assert theirs.status_code == 200
     assert "1 scored attempt, 33 % of codes agreed" in theirs.content.decode()
+
+
+def test_a_physician_query_is_never_sent_from_a_practice_chart(intermediate, demo_cases):
+    from encounters.models import PhysicianQuery
+    from encounters.queries import query_send
+    from encounters.services import WorkflowError
+
+    chart = services.practice_attempt_start(case=demo_cases["ACC-50001"], by=intermediate)
+    document = chart.encounter.documents.first()
+    with pytest.raises(WorkflowError, match="practice chart"):
+        query_send(
+            encounter=chart.encounter,
+            by=intermediate,
+            kind="open",
+            provider="Dr. A. Chen",
+            question="Please clarify the type and acuity of the heart failure documented.",
+            clinical_indicators=[
+                {"document_id": document.pk, "start": 0, "end": 40, "quote": document.text[:40]}
+            ],
+        )
+    assert not PhysicianQuery.objects.filter(encounter_id=chart.encounter_id).exists()
