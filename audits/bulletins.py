@@ -30,6 +30,7 @@ from django.db.models import (
     Subquery,
     TextField,
 )
+from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
@@ -121,16 +122,15 @@ class Unread:
 
 def unread_for(*, user: User, show: int = 3) -> Unread:
     """One query: the reader's unread bulletins (few: they are acknowledged as they are read)."""
+    # Only the flag out of `detail`: a digest's detail holds every changed code.
     rows = list(
         bulletins_for(user=user)
         .filter(acknowledged_at__isnull=True)
-        .values("pk", "title", "kind", "detail", "published_at")
+        .values("pk", "title", "kind", "published_at", asks=KT("detail__requires_acknowledgement"))
     )
-    return Unread(
-        count=len(rows),
-        to_acknowledge=sum(1 for r in rows if r["detail"].get("requires_acknowledgement", True)),
-        newest=rows[:show],
-    )
+    # Text from JSON: "true" on PostgreSQL, "1" on SQLite; missing means the default, asked.
+    asked = sum(1 for r in rows if r["asks"] is None or str(r["asks"]).lower() in ("true", "1"))
+    return Unread(count=len(rows), to_acknowledge=asked, newest=rows[:show])
 
 
 def bulletin_get_for(*, user: User, bulletin_id: int) -> Bulletin:

@@ -239,6 +239,7 @@ def test_the_home_page_notice_is_one_query_and_only_on_the_home_page(client, sen
     _signed_in(client, junior)
     for n in range(4):
         _publish(senior, title=f"Bulletin {n}")
+    _publish(senior, title="For information", requires_acknowledgement=False)
 
     def bulletin_queries(url: str) -> list[str]:
         with CaptureQueriesContext(connection) as ctx:
@@ -248,5 +249,5 @@ def test_the_home_page_notice_is_one_query_and_only_on_the_home_page(client, sen
     assert len(bulletin_queries(reverse("encounters:queue"))) == 1
     assert bulletin_queries(reverse("encounters:feedback")) == []
     page = client.get(reverse("encounters:queue")).content.decode()
-    assert 'data-unread-bulletins="4"' in page
-    assert "4 unread bulletins" in page and "(4 to acknowledge)" in page
+    assert 'data-unread-bulletins="5"' in page
+    assert "5 unread bulletins" in page and "(4 to acknowledge)" in page
