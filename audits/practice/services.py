@@ -56,19 +56,48 @@ def _age(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _scrub(text: str, real: Patient, fake: Patient) -> str:
-    """The real patient's names, MRN and birth date replaced in a copied document's text.
-    Best effort: the senior reads the copy before coders see it (the case page says so)."""
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+US_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
+def _shift_dates(text: str, shift: timedelta) -> str:
+    """Dates written in the text (2026-05-01, 05/01/2026) moved with the chart's dates."""
+
+    def iso(m: re.Match) -> str:
+        try:
+            return (date(int(m[1]), int(m[2]), int(m[3])) + shift).isoformat()
+        except ValueError:
+            return m[0]
+
+    def us(m: re.Match) -> str:
+        try:
+            moved = date(int(m[3]), int(m[1]), int(m[2])) + shift
+        except ValueError:
+            return m[0]
+        return f"{moved.month:02d}/{moved.day:02d}/{moved.year}"
+
+    return US_DATE.sub(us, ISO_DATE.sub(iso, text))
+
+
+def _scrub(text: str, real: Patient, fake: Patient, shift: timedelta) -> str:
+    """A copied document's text without the real patient: dates moved with the chart, names,
+    MRN and birth date replaced, other identifiers removed. Best effort: the senior reads the
+    copy before coders see it (the case page says so)."""
+    text = _shift_dates(text, shift)
+    born = real.birth_date + shift  # as the date shift left it in the text
     swaps = {
         real.mrn: fake.mrn,
         real.first_name: fake.first_name,
         real.last_name: fake.last_name,
-        real.birth_date.isoformat(): fake.birth_date.isoformat(),
-        real.birth_date.strftime("%m/%d/%Y"): fake.birth_date.strftime("%m/%d/%Y"),
+        born.isoformat(): fake.birth_date.isoformat(),
+        born.strftime("%m/%d/%Y"): fake.birth_date.strftime("%m/%d/%Y"),
     }
+    for value in (real.ssn, real.phone, real.member_id, *(real.address or "").splitlines()):
+        if value and value.strip():
+            swaps[value.strip()] = "[removed]"
     for old, new in swaps.items():
         if old and len(old) > 1:
-            text = re.sub(rf"\b{re.escape(old)}\b", new, text, flags=re.IGNORECASE)
+            text = re.sub(rf"(?<!\w){re.escape(old)}(?!\w)", new, text, flags=re.IGNORECASE)
     return text
 
 
@@ -263,7 +292,7 @@ def practice_case_from_encounter(
     template.provider = "Attending physician"  # the real provider's name is not needed
     template.save(update_fields=["provider"])
     _documents_copy(
-        source=encounter, target=template, shift=shift, scrub=lambda t: _scrub(t, real, fake)
+        source=encounter, target=template, shift=shift, scrub=lambda t: _scrub(t, real, fake, shift)
     )
     key = answer_key_from_coding(coding_snapshot(encounter))
     return practice_case_create(

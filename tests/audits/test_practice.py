@@ -61,9 +61,13 @@ def test_a_senior_makes_a_practice_case_from_a_coded_encounter_on_a_fictional_pa
 ):
     real = coded_encounter(junior, diagnoses=(("E11.9", ""), ("I10", "")))
     patient = real.patient
+    patient.phone = "(555) 010-0199"
+    patient.save(update_fields=["phone"])
     DocumentFactory(
         encounter=real,
-        text=f"{patient.first_name} {patient.last_name}, MRN {patient.mrn}, has diabetes.",
+        text=f"{patient.first_name} {patient.last_name}, MRN {patient.mrn}, born "
+        f"{patient.birth_date:%m/%d/%Y}, phone (555) 010-0199. Seen {real.admit_date}: "
+        "has diabetes.",
     )
     case = services.practice_case_from_encounter(encounter=real, by=senior)
     chart = case.encounter
@@ -71,7 +75,9 @@ def test_a_senior_makes_a_practice_case_from_a_coded_encounter_on_a_fictional_pa
     assert chart.patient.mrn != patient.mrn and chart.patient.last_name != patient.last_name
     text = chart.documents.get().text
     assert patient.mrn not in text and patient.last_name not in text
-    assert "has diabetes" in text
+    assert "555" not in text and "phone [removed]" in text
+    assert f"born {chart.patient.birth_date:%m/%d/%Y}" in text
+    assert f"Seen {chart.admit_date}: has diabetes." in text  # dates in the text move too
     # Dates move together: the length of stay is kept.
     assert chart.discharge_date - chart.admit_date == real.discharge_date - real.admit_date
     assert [d["code"] for d in case.answer_key["diagnoses"]] == ["E11.9", "I10"]
