@@ -6,12 +6,13 @@ audits.metrics, builds the SVG charts and the links behind every number.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from accounts.models import User
 from audits import metrics
@@ -41,7 +42,24 @@ def person(user: User | None) -> str:
 
 
 def page_url(name: str, filters: metrics.QualityFilters, **extra: Any) -> str:
-    return reverse(f"audits:{name}") + "?" + urlencode(filters.query(**extra))
+    """The page with the filters (then extra) as GET parameters, as filters.query() gives."""
+    query = _filters_query(filters)
+    more = {k: v for k, v in extra.items() if v not in (None, "")}
+    if more:
+        query += "&" + urlencode(more)
+    return _path(name, get_script_prefix()) + "?" + query
+
+
+# A dashboard carries some 200 links to a handful of pages, with a few sets of filters:
+# reverse each page and encode each set of filters once.
+@functools.lru_cache(maxsize=32)
+def _path(name: str, script_prefix: str) -> str:
+    return reverse(f"audits:{name}")
+
+
+@functools.lru_cache(maxsize=256)
+def _filters_query(filters: metrics.QualityFilters) -> str:
+    return urlencode(filters.query())
 
 
 def drill_url(filters: metrics.QualityFilters, kind: str, **extra: Any) -> str:
