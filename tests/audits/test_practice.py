@@ -415,3 +415,38 @@ def test_a_physician_query_is_never_sent_from_a_practice_chart(intermediate, dem
             ],
         )
     assert not PhysicianQuery.objects.filter(encounter_id=chart.encounter_id).exists()
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def _scored(case, coder, codes=("J44.9",)):
+    attempt = services.practice_attempt_start(case=case, by=coder)
+    for n, code in enumerate(codes, start=1):
+        attempt.encounter.diagnoses.create(code=code, sequence=n, created_by=coder)
+    return services.practice_attempt_submit(
+        encounter=attempt.encounter, by=coder, version=attempt.encounter.version
+    )
+
+
+def test_the_practice_lists_take_the_same_queries_however_many_rows(
+    client, junior, senior, demo_cases
+):
+    _scored(demo_cases["ACC-50004"], junior)
+    client.force_login(junior)
+    mine = _queries(client, reverse("audits:practice"))
+    client.force_login(senior)
+    library_page = _queries(client, reverse("audits:practice_cases"))
+    for case in demo_cases.values():
+        _scored(case, junior, codes=("I10",))
+        _scored(case, senior, codes=("I10",))
+    client.force_login(junior)
+    assert _queries(client, reverse("audits:practice")) == mine
+    client.force_login(senior)
+    assert _queries(client, reverse("audits:practice_cases")) == library_page
