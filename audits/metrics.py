@@ -49,7 +49,6 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -581,15 +580,19 @@ BACKLOG_BUCKETS = (
 
 
 def prebill_backlog_summary(filters: QualityFilters) -> dict[str, Any]:
-    """Count, oldest and age buckets of the backlog (1 query)."""
+    """Count, oldest and age buckets of the backlog (1 query: when each held encounter
+    entered the hold, counted here; an aggregate over that annotation looked each one up
+    again for every figure)."""
     now = timezone.now()
-    aggregates: dict[str, Any] = {"total": Count("pk"), "oldest": Min("held_since")}
+    held = list(prebill_backlog(filters).order_by().values_list("held_since", flat=True))
+    known = [at for at in held if at is not None]
+    row: dict[str, Any] = {"total": len(held), "oldest": min(known, default=None)}
     for key, _label, low, high in BACKLOG_BUCKETS:
-        condition = Q(held_since__lte=now - timedelta(days=low))
-        if high is not None:
-            condition &= Q(held_since__gt=now - timedelta(days=high))
-        aggregates[key] = Count("pk", filter=condition)
-    row = prebill_backlog(filters).order_by().aggregate(**aggregates)
+        row[key] = sum(
+            1
+            for at in known
+            if at <= now - timedelta(days=low) and (high is None or at > now - timedelta(days=high))
+        )
     row["oldest_days"] = None if row["oldest"] is None else (now - row["oldest"]).days
     row["buckets"] = [
         {"key": key, "label": label, "count": row[key]} for key, label, _lo, _hi in BACKLOG_BUCKETS

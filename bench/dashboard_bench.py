@@ -224,6 +224,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--reseed", action="store_true", help="seed again even if seeded")
+    parser.add_argument(
+        "--explain", type=int, default=0, metavar="N", help="EXPLAIN ANALYZE each query N times"
+    )
     args = parser.parse_args()
 
     url = dashboard_url()
@@ -303,8 +306,34 @@ def main() -> None:
         slow = sorted(queries.values(), key=lambda v: -statistics.median(v[1]))[:3]
         for sql, ms in slow:
             print(f"    {statistics.median(ms):7.1f} ms  {' '.join(sql.split())[:100]}")
+    if args.explain:
+        explain(cold_queries, args.explain)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"load average at the end: {load}")
+
+
+def explain(queries: dict, runs: int) -> None:
+    """PostgreSQL's own execution time of each query of a cold request (EXPLAIN ANALYZE,
+    TIMING OFF): the server's share, less sensitive to a busy machine than the page time."""
+    from django.db import connection
+
+    print(f"\nEXPLAIN ANALYZE of the cold request's queries, {runs} runs each (min / median):")
+    total_min = total_median = 0.0
+    for sql, _ms in queries.values():
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue  # the session's writes
+        times = []
+        for _ in range(runs):
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + sql)
+                times.append(cursor.fetchone()[0][0]["Execution Time"])
+        total_min, total_median = total_min + min(times), total_median + statistics.median(times)
+        if statistics.median(times) >= 1:
+            print(
+                f"    {min(times):7.1f} / {statistics.median(times):7.1f} ms  "
+                f"{' '.join(sql.split())[:90]}"
+            )
+    print(f"    {total_min:7.1f} / {total_median:7.1f} ms  all {len(queries)} queries")
 
 
 if __name__ == "__main__":
