@@ -38,6 +38,13 @@ def _short(code: str, words: str, room: int) -> str:
     return f"{code} {words}".strip()
 
 
+def share_text(value: float | None) -> str:
+    """A share as a percentage; one decimal below 10 % so small shares do not read as 0 %."""
+    if value is None:
+        return "—"
+    return f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
+
+
 def _count_fmt(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -117,6 +124,8 @@ def research(request: HttpRequest) -> HttpResponse:
     apc = sel.apc_mix(encounters, on=figures["last"] or timezone.localdate())
     for row in apc["rows"]:
         row["status_words"] = sel.status_indicator_words(row["status_indicator"])
+    for row in comorbidity["prevalence"]:
+        row["share_text"] = share_text(row["share"])
     params = filters.params()
     context = {
         "form": form,
@@ -145,7 +154,7 @@ def research(request: HttpRequest) -> HttpResponse:
             desc="Share of coded encounters with each chronic condition coded.",
             bars=[Bar(r["group"].name, r["share"]) for r in comorbidity["prevalence"]],
             max_value=1,
-            fmt=lambda v: f"{v:.0%}",
+            fmt=share_text,
             colour=COLOURS[2],
         )
         if comorbidity["total"]
@@ -210,6 +219,9 @@ def risk(request: HttpRequest) -> HttpResponse:
         "flags": flags,
         "noun": noun,
         "min_groups": min_groups,
+        "share": share_text(
+            flags["flagged"] / flags["population"] if flags["population"] else None
+        ),
         "distribution_chart": hbar_chart(
             title=f"{noun} by number of chronic conditions",
             desc=f"{noun} with 0, 1, 2 … of the active chronic-condition groups coded.",
