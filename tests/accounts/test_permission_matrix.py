@@ -46,6 +46,9 @@ SAMPLE_KWARGS = {
     "item_id": 999999,
     "finding_id": 999999,
     "glass_id": 999999,
+    "case_id": 999999,
+    "attempt_id": 999999,
+    "bulletin_id": 999999,
     "kind": "diagnosis",
     "index": 0,
 }
@@ -58,6 +61,9 @@ MAY_BE_MISSING = {
     "item_id",
     "finding_id",
     "glass_id",
+    "case_id",
+    "attempt_id",
+    "bulletin_id",
     "kind",
     "index",
 }
