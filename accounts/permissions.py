@@ -199,6 +199,7 @@ NAVIGATION: list[tuple[str, list[NavItem]]] = [
             ("Research", "audits:research", Capability.RUN_REPORTS),
             ("Cohorts", "audits:cohorts", Capability.RUN_REPORTS),
             ("Providers", "audits:provider_feedback", Capability.RUN_REPORTS),
+            ("Suggestions", "encounters:assist_acceptance", Capability.REVIEW_JUNIORS),
         ],
     ),
     (
