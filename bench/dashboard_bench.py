@@ -2,14 +2,19 @@
 """Quality dashboard server time with 100,000 coded encounters and 5,000 audit items.
 
     python bench/dashboard_bench.py [--encounters 100000] [--items 5000] [--runs 20] [--reseed]
+                                    [--explain N]
 
 Its own PostgreSQL database, coding_bench_bench_dashboard, on the server of DATABASE_URL (else
 postgres://postgres@127.0.0.1:5432): created, migrated and seeded the first time (patients and
 encounters with bulk_create, the 400,000 workflow transitions with COPY), reused after that
 unless --reseed. Every encounter went intake → ready → coding → review → coded inside the
-dashboard's default range (the last 12 weeks), so every row counts: the worst case. Then the
+dashboard's default range (the last 12 weeks), so every row counts: the worst case. The
+tables are vacuumed before timing, as autovacuum keeps a database in use. Then the
 dashboard is requested through Django's test client (the whole view: filters, the aggregate
-queries, the SVG charts, the template), a few warm-up requests first; p50 / p95 of server time.
+queries, the SVG charts, the template), a few warm-up requests first; p50 / p95 of server time,
+warm (turnaround from the cache) and cold (every figure computed, as after a step into "ready"
+or "coded"). --explain N adds PostgreSQL's own time of each query of a cold request (EXPLAIN
+ANALYZE, min / median of N), which a busy machine disturbs less than the page time.
 Target: p95 under 300 ms.
 """
 
