@@ -11,7 +11,8 @@ What leaves the building:
 - Aggregated tables: any count from 1 to 10 is "<11" (the CMS cell-size policy; a zero is
   shown: it describes no one). Where a column adds up to a total row, one hidden cell could
   be back-calculated from the total, so the next smallest cell of that column is hidden too
-  (complementary suppression); if no other cell can be hidden, the total is.
+  and shown as "suppressed" (complementary suppression); if no other cell can be hidden, the
+  total is.
 - Row-level data: a random study id per patient, new in every export (not derived from any
   identifier, so two exports cannot be linked); rows whose (year, age band, sex) group has
   fewer than 11 rows are left out.
@@ -27,6 +28,9 @@ from typing import Any
 
 SMALL_CELL = 11
 SUPPRESSED = "<11"
+# A cell hidden only so that a "<11" cell cannot be worked out from the total: its value may be
+# large, so it must not read as "<11".
+COMPLEMENTARY = "suppressed"
 TOP_AGE = 90  # ages of 90 and over are one group
 
 _CODE_PATTERNS = {
@@ -93,6 +97,7 @@ class Table:
     def suppress(self) -> Table:
         """Replace small counts by "<11" (in place), complementary cells too; returns self."""
         hidden: set[tuple[int, int]] = set()  # (row, column); row -1 is the total
+        complementary: set[tuple[int, int]] = set()
         rows = self.rows
         for r, row in enumerate(rows):
             for c in self.count_columns:
@@ -111,11 +116,13 @@ class Table:
                     for r in range(len(rows))
                     if (r, c) not in hidden and rows[r][c] not in (None, 0)
                 )
-                hidden.add((others[0][1], c) if others else (-1, c))
+                cell = (others[0][1], c) if others else (-1, c)
+                hidden.add(cell)
+                complementary.add(cell)
         for r, c in hidden:
             target = self.total if r == -1 else rows[r]
             assert target is not None
-            target[c] = SUPPRESSED
+            target[c] = COMPLEMENTARY if (r, c) in complementary else SUPPRESSED
         self.suppressed = len(hidden)
         return self
 
