@@ -523,43 +523,49 @@ def _flag_name(group: RiskGroup) -> str:
     return f"g{group.pk}"
 
 
+def _flags_per_row(
+    encounters: QuerySet[Encounter], groups: Sequence[RiskGroup], *, unit: str
+) -> tuple[str, tuple]:
+    """SQL of one row per encounter (or patient) with a 0/1 column per group: one pass over the
+    diagnoses, MAX(CASE …) per group. The ORM builds it; callers aggregate over its columns,
+    the one step the ORM cannot say (an aggregate over aggregates), by wrapping the SQL."""
+    key = "encounter" if unit == "encounter" else "encounter__patient"
+    inner = (
+        _diagnoses()
+        .filter(encounter__in=encounters.values("pk"))
+        .values(key)
+        .annotate(
+            **{
+                _flag_name(g): Max(
+                    Case(
+                        When(_matches(g.code_prefixes), then=Value(1)),
+                        default=Value(0),
+                        output_field=IntegerField(),
+                    )
+                )
+                for g in groups
+            }
+        )
+        .order_by()
+    )
+    return inner.query.sql_with_params()
+
+
+def _population(encounters: QuerySet[Encounter], unit: str) -> int:
+    figures = encounters.aggregate(encounters=Count("pk"), patients=Count("patient", distinct=True))
+    return figures["encounters" if unit == "encounter" else "patients"]
+
+
 def _combinations(
     encounters: QuerySet[Encounter], groups: Sequence[RiskGroup], *, unit: str
 ) -> list[dict[str, Any]]:
     """Encounters (or patients) grouped by which of the groups they have: one row per
-    combination that occurs, with its count. Every per-group and per-pair figure is a sum over
-    these few rows.
-
-    One pass over the diagnoses: per encounter (or patient) a MAX(CASE …) flag per group,
-    then a GROUP BY over those flags. The ORM builds the inner query; the outer GROUP BY over
-    its columns is the one thing it cannot say, so it wraps the inner SQL (two queries with
-    the population count, whatever the number of groups or rows).
-    """
-    key = "encounter" if unit == "encounter" else "encounter__patient"
+    combination that occurs, with its count (two queries with the population count)."""
     names = [_flag_name(g) for g in groups]
-    figures = encounters.aggregate(encounters=Count("pk"), patients=Count("patient", distinct=True))
-    population = figures["encounters" if unit == "encounter" else "patients"]
+    population = _population(encounters, unit)
     rows: list[dict[str, Any]] = []
     if groups and population:
-        inner = (
-            _diagnoses()
-            .filter(encounter__in=encounters.values("pk"))
-            .values(key)
-            .annotate(
-                **{
-                    _flag_name(g): Max(
-                        Case(
-                            When(_matches(g.code_prefixes), then=Value(1)),
-                            default=Value(0),
-                            output_field=IntegerField(),
-                        )
-                    )
-                    for g in groups
-                }
-            )
-            .order_by()
-        )
-        sql, params = inner.query.sql_with_params()
+        sql, params = _flags_per_row(encounters, groups, unit=unit)
         columns = ", ".join(connection.ops.quote_name(name) for name in names)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -574,41 +580,55 @@ def _combinations(
     return rows
 
 
+def _group_sums(
+    encounters: QuerySet[Encounter], groups: Sequence[RiskGroup], *, unit: str, pairs: bool
+) -> dict[tuple[int, int], int]:
+    """How many encounters (or patients) have each group, {(i, i): n}, and with `pairs` each
+    two groups together, {(i, j): n} for i < j. One query returning one row."""
+    names = [connection.ops.quote_name(_flag_name(g)) for g in groups]
+    keys = [(i, i) for i in range(len(groups))]
+    if pairs:
+        keys += [(i, j) for i in range(len(groups)) for j in range(i + 1, len(groups))]
+    sums = ", ".join(
+        f"SUM({names[i]})" if i == j else f"SUM({names[i]} * {names[j]})" for i, j in keys
+    )
+    sql, params = _flags_per_row(encounters, groups, unit=unit)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sums} FROM ({sql}) per_row", params)
+        values = cursor.fetchone()
+    return {key: int(value or 0) for key, value in zip(keys, values, strict=True)}
+
+
 def comorbidity(encounters: QuerySet[Encounter], groups: Sequence[RiskGroup]) -> dict[str, Any]:
     """Prevalence of each group (encounters and patients with it) and co-occurrence on one
-    encounter (encounters with both of two groups). Four queries."""
+    encounter (encounters with both of two groups). Four queries, each one row."""
     groups = list(groups)
-    if not groups:
-        return {"total": 0, "total_patients": 0, "prevalence": [], "matrix": []}
-    by_encounter = _combinations(encounters, groups, unit="encounter")
-    by_patient = _combinations(encounters, groups, unit="patient")
-    total = sum(row["n"] for row in by_encounter)
-
-    def having(rows: list[dict[str, Any]], *names: str) -> int:
-        return sum(row["n"] for row in rows if all(row[name] for name in names))
-
-    prevalence = []
-    for g in groups:
-        n = having(by_encounter, _flag_name(g))
-        prevalence.append(
-            {
-                "group": g,
-                "codes": format_code_list(g.code_prefixes),
-                "encounters": n,
-                "patients": having(by_patient, _flag_name(g)),
-                "share": n / total if total else None,
-            }
-        )
+    figures = encounters.aggregate(total=Count("pk"), patients=Count("patient", distinct=True))
+    total, total_patients = figures["total"], figures["patients"]
+    if not groups or not total:
+        return {"total": total, "total_patients": total_patients, "prevalence": [], "matrix": []}
+    on_encounters = _group_sums(encounters, groups, unit="encounter", pairs=True)
+    on_patients = _group_sums(encounters, groups, unit="patient", pairs=False)
+    prevalence = [
+        {
+            "group": g,
+            "codes": format_code_list(g.code_prefixes),
+            "encounters": on_encounters[(i, i)],
+            "patients": on_patients[(i, i)],
+            "share": on_encounters[(i, i)] / total,
+        }
+        for i, g in enumerate(groups)
+    ]
     matrix = [
         {
             "group": a,
-            "cells": [having(by_encounter, _flag_name(a), _flag_name(b)) for b in groups],
+            "cells": [on_encounters[(min(i, j), max(i, j))] for j in range(len(groups))],
         }
-        for a in groups
+        for i, a in enumerate(groups)
     ]
     return {
         "total": total,
-        "total_patients": sum(row["n"] for row in by_patient),
+        "total_patients": total_patients,
         "prevalence": prevalence,
         "matrix": matrix,
     }
