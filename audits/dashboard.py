@@ -138,9 +138,9 @@ def _weeks(filters: metrics.QualityFilters) -> list[date]:
 def quality_context(filters: metrics.QualityFilters) -> dict[str, Any]:
     """Everything the dashboard (and a coder's scorecard) shows, as display-ready values."""
     target = AuditSettings.current().accuracy_target
-    summary = metrics.item_summary(filters)
+    audited = metrics.audit_figures(filters)
+    summary, categories = audited.summary, audited.categories
     totals, weekly = summary.team, summary.by_week
-    categories = metrics.error_categories(filters, total=totals["items"])
     flow = metrics.throughput(filters)
     backlog = metrics.prebill_backlog_summary(filters)
     target_ratio = float(target) / 100

@@ -320,6 +320,49 @@ def error_categories(filters: QualityFilters, *, total: int | None = None) -> li
     return out
 
 
+@dataclass
+class AuditFigures:
+    summary: ItemSummary
+    categories: list[dict[str, Any]]
+
+
+# Every write to an audit item or a finding (insert, update, delete) makes a new row version
+# or removes one, which changes the row count, the newest writing transaction (xmin) or the
+# set of row versions' places (ctid, summed as hashes; it changes within one transaction too).
+_PG_TABLE_VERSION = "SELECT COUNT(*), MAX(xmin::text::bigint), SUM(hashtext(ctid::text)) FROM {}"
+_PG_ITEMS_VERSION = _PG_TABLE_VERSION.format(AuditItem._meta.db_table)
+_PG_FINDINGS_VERSION = _PG_TABLE_VERSION.format(Finding._meta.db_table)
+_PG_AUDIT_VERSION = f"SELECT * FROM ({_PG_ITEMS_VERSION}) i, ({_PG_FINDINGS_VERSION}) f"
+
+
+def audit_figures(filters: QualityFilters) -> AuditFigures:
+    """Team, per-coder, per-week figures and error categories of the audited encounters.
+
+    A workflow step (claiming, coding, review) changes none of them, so on PostgreSQL they
+    are cached under a version of the audit tables that any write to an item or a finding
+    changes: a new comparison, finding, response or resolution is seen at once, and a day
+    of coding steps keeps reading the cache. 1 query on a hit, 3 on a miss (2 on SQLite,
+    which is not cached).
+    """
+    if connection.vendor != "postgresql":
+        return _audit_figures(filters)
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_AUDIT_VERSION)
+        version = cursor.fetchone()
+    key = _cache_key("audits", filters, version)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    result = _audit_figures(filters)
+    cache.set(key, result, CACHE_SECONDS)
+    return result
+
+
+def _audit_figures(filters: QualityFilters) -> AuditFigures:
+    summary = item_summary(filters)
+    return AuditFigures(summary, error_categories(filters, total=summary.team["items"]))
+
+
 # -- turnaround and volume -------------------------------------------------------------------
 
 
@@ -403,7 +446,8 @@ WHERE s.coded > 0
 """
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
-THROUGHPUT_CACHE_SECONDS = 300
+# Covers what no key sees: an assignee or encounter type changed without a step.
+CACHE_SECONDS = 300
 
 
 def throughput(filters: QualityFilters) -> Throughput:
@@ -422,25 +466,24 @@ def throughput(filters: QualityFilters) -> Throughput:
         .values_list("pk", "at", "encounter_id")
         .first()
     )
-    key = (
-        "quality:throughput:"
-        + hashlib.sha256(
-            repr(
-                (
-                    connection.settings_dict["NAME"],
-                    timezone.get_current_timezone_name(),
-                    filters,
-                    latest,
-                )
-            ).encode()
-        ).hexdigest()
-    )
+    key = _cache_key("throughput", filters, latest)
     cached = cache.get(key)
     if cached is not None:
         return cached
     result = _throughput(filters)
-    cache.set(key, result, THROUGHPUT_CACHE_SECONDS)
+    cache.set(key, result, CACHE_SECONDS)
     return result
+
+
+def _cache_key(block: str, filters: QualityFilters, version: Any) -> str:
+    """One block of figures for these filters, as of this version of what it reads."""
+    scope = (
+        connection.settings_dict["NAME"],
+        timezone.get_current_timezone_name(),
+        filters,
+        version,
+    )
+    return f"quality:{block}:" + hashlib.sha256(repr(scope).encode()).hexdigest()
 
 
 def _local_midnights(filters: QualityFilters) -> list[datetime]:
