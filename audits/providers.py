@@ -18,14 +18,16 @@ Definitions, as the report prints them (DEFINITIONS):
   whose words it contains ("Other" when none) — and audit findings in the category
   "Unsupported by documentation" that a senior did not overturn, on encounters of that
   provider (Encounter.provider), dated by when the audit compared them.
-- DRG change after a query: Coding Bench does not record the MS-DRG at the moment a query is
-  sent or answered. For answered queries on inpatient stays the report compares the last DRG
-  saved before the query was sent with the DRG saved after it was answered. A DRG is "saved"
-  at a submit or a "Save DRG" (Encounter.drg_at_save, which keeps only the latest save) and
-  in each billed or corrected coding version (CodingVersion.drg). Before = the DRG at save if
-  that save precedes the query, else the newest coding version before it; after = the DRG at
-  save if that save follows the answer, else the newest coding version after it. A query
-  with no DRG on either side is "not measurable" and is left out of the rate.
+- DRG change after a query: for answered queries on inpatient stays, the MS-DRG before the
+  query against the DRG after its answer. Before = the DRG grouped when the query was sent
+  (PhysicianQuery.drg_at_send; empty when the stay could not be grouped yet, e.g. no
+  principal diagnosis, and for queries sent before it was recorded), else the last DRG saved
+  before it was sent. A DRG is "saved" at a submit or a "Save DRG" (Encounter.drg_at_save,
+  which keeps only the latest save) and in each billed or corrected coding version
+  (CodingVersion.drg): the DRG at save if that save precedes the query, else the newest
+  coding version before it. After = the DRG at save if that save follows the answer, else
+  the newest coding version after it. A query with no DRG on either side is "not
+  measurable" and is left out of the rate.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT, KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Extract
+from django.db.models.functions import Cast, Coalesce, Extract, NullIf
 
 from audits.metrics import QualityFilters, _percentile, counting_findings, ratio
 from audits.models import Finding
@@ -109,10 +111,10 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ),
     (
         "DRG change after a query",
-        "The MS-DRG is not recorded when a query is sent or answered. For answered queries on "
-        "inpatient stays, the last DRG saved before the query was sent (the DRG at save or a "
-        "billed coding version) is compared with the DRG saved after the answer. Queries "
-        "without a saved DRG on both sides are not measurable and are left out of the rate.",
+        "For answered queries on inpatient stays: the MS-DRG grouped when the query was sent "
+        "(or, if the stay could not be grouped then, the last DRG saved before it) against the "
+        "DRG saved after the answer (the DRG at submit or a billed coding version). Queries "
+        "without a DRG on both sides are not measurable and are left out of the rate.",
     ),
 )
 
@@ -249,12 +251,14 @@ def _drg_before_after(qs: QuerySet[PhysicianQuery]) -> QuerySet:
     saved_at = Cast(KeyTextTransform("saved_at", "encounter__drg_at_save"), DateTimeField())
     saved_drg = KeyTextTransform("drg", "encounter__drg_at_save")
     before = Coalesce(
+        NullIf(KT("drg_at_send__drg"), Value("")),
         Case(When(Q(saved_at__lt=F("sent_at")), then=saved_drg)),
         Subquery(
             versions.filter(created_at__lt=OuterRef("sent_at"))
             .order_by("-created_at", "-number")
             .values(drg_code=KT("drg__drg"))[:1]
         ),
+        output_field=CharField(),
     )
     after = Coalesce(
         Case(When(Q(saved_at__gte=F("answered_at")), then=saved_drg)),

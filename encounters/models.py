@@ -414,6 +414,9 @@ class PhysicianQuery(models.Model):
         related_name="+",
     )
     withdrawn_reason = models.TextField(blank=True)
+    # The MS-DRG of the coding as it stood when the query went out (inpatient, when it could be
+    # grouped): the "before" of the provider report's DRG change after a query.
+    drg_at_send = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["sent_at"]

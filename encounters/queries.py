@@ -17,6 +17,7 @@ last open query is answered or withdrawn. Every step is a recorded Transition.
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +26,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.permissions import Capability
+from codesets.drg import DrgError
+from encounters.drg_services import encounter_drg
 from encounters.models import Encounter, PhysicianQuery
 from encounters.selectors import encounters_visible_to
 from encounters.services import _lock, _require, transition_record
@@ -254,6 +257,7 @@ def query_send(
         question=question,
         clinical_indicators=indicators,
         options=final_options,
+        drg_at_send=_drg_now(locked),
         created_by=by,
     )
     if locked.status != Encounter.Status.QUERY_PENDING:
@@ -265,6 +269,17 @@ def query_send(
             detail={"query_id": query.pk},
         )
     return query
+
+
+def _drg_now(encounter: Encounter) -> dict[str, Any]:
+    """The stay's MS-DRG as coded right now, or {} (not inpatient, or not groupable yet: a
+    query often goes out before there is a principal diagnosis)."""
+    if encounter.type != Encounter.Type.INPATIENT:
+        return {}
+    try:
+        return {**encounter_drg(encounter=encounter).as_dict(), "at": timezone.now().isoformat()}
+    except DrgError:
+        return {}
 
 
 def _lock_open_query(query: PhysicianQuery) -> tuple[Encounter, PhysicianQuery]:

@@ -182,7 +182,7 @@ def test_the_report_lists_counts_only(client, intermediate, case):
     assert "Dr. Adams" in body and "Dr. Carter" in body
     assert "20.0 h" in body and "42.4 h" in body
     assert "1 of 2" in body  # DRG changed of measurable, Dr. Adams
-    assert "is not recorded when a query is sent or answered" in body  # the honest definition
+    assert "the MS-DRG grouped when the query was sent" in body  # the honest definition
     assert case.account_number not in body and case.patient.mrn not in body
     assert case.patient.last_name not in body
 
@@ -214,3 +214,15 @@ def test_a_junior_cannot_see_the_report(client, junior):
     assert _get(client, junior, "provider_feedback").status_code == 403
     assert _get(client, junior, "provider_export").status_code == 403
     assert _get(client, junior, "provider_detail", name="Dr. Adams").status_code == 403
+
+
+def test_the_drg_grouped_when_the_query_was_sent_is_the_before(case, intermediate):
+    # Saved DRG 193 before the query would say "unchanged"; the DRG grouped at send (194) wins.
+    stay = InpatientEncounterFactory(
+        provider="Dr. Ellis", drg_at_save={"drg": "193", "saved_at": "2026-03-09T10:00:00+00:00"}
+    )
+    sent = query(intermediate, stay, "Dr. Ellis", "Hypoxia: what condition?",
+                 sent=local(2026, 3, 5, 9), answered=local(2026, 3, 6, 12))  # fmt: skip
+    PhysicianQuery.objects.filter(pk=sent.pk).update(drg_at_send={"drg": "194"})
+    (ellis,) = providers.provider_feedback(RANGE, provider="Dr. Ellis")
+    assert (ellis.drg_answered_inpatient, ellis.drg_measured, ellis.drg_changed) == (1, 1, 1)

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from encounters import queries
-from encounters.models import Encounter, PhysicianQuery
+from encounters.models import DiagnosisAssignment, Encounter, PhysicianQuery
 from tests.factories import DocumentFactory, InpatientEncounterFactory
 
 pytestmark = pytest.mark.django_db
@@ -272,3 +272,13 @@ def test_withdrawing_needs_a_reason_and_follows_the_same_rule(chart, intermediat
     queries.query_withdraw(query=second, by=intermediate, reason="Duplicate")
     chart.refresh_from_db()
     assert chart.status == Encounter.Status.CODING
+
+
+def test_the_drg_as_coded_is_kept_with_the_query(chart, intermediate):
+    assert _send(chart, intermediate).drg_at_send == {}  # no principal diagnosis yet: no DRG
+    DiagnosisAssignment.objects.create(
+        encounter=chart, code="D62", sequence=1, poa="Y", created_by=intermediate
+    )
+    query = _send(chart, intermediate, question="What is the clinical significance of the melena?")
+    assert query.drg_at_send["drg"] == "812"  # red blood cell disorders without MCC
+    assert "at" in query.drg_at_send
