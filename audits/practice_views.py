@@ -109,7 +109,13 @@ def practice_import(request: HttpRequest) -> HttpResponse:
             limit = int(request.POST.get("limit") or 10)
             if not 1 <= limit <= 100:
                 raise ValidationError("Import between 1 and 100 CodiEsp cases at a time.")
-            report = library.practice_codiesp_import(by=request.user, limit=limit)
+            library.practice_codiesp_import_queue(by=request.user, limit=limit)
+            messages.success(
+                request,
+                f"Importing {limit} CodiEsp case{'s' if limit > 1 else ''} in the background: "
+                "they appear in the library when ready (a few seconds each).",
+            )
+            return redirect("audits:practice_cases")
         else:
             raise ValidationError("Choose what to import.")
     except ValueError:

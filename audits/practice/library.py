@@ -271,6 +271,14 @@ def practice_codiesp_import(
     return report
 
 
+def practice_codiesp_import_queue(*, by: User, limit: int) -> None:
+    """Queue the CodiEsp import as a Celery task (too slow for a web request)."""
+    from audits.tasks import practice_import_codiesp_task
+
+    _require(by, Capability.MANAGE_PRACTICE_CASES)
+    transaction.on_commit(lambda: practice_import_codiesp_task.delay(by.pk, limit))
+
+
 def _codiesp_case(case: dict, by: User | None, mapper, report: ImportReport) -> bool:
     on = timezone.localdate() - timedelta(days=3)
     dx: list[dict] = []

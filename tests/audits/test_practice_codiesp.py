@@ -53,3 +53,24 @@ def test_codiesp_cases_import_with_codes_mapped_to_todays_release(codiesp_file, 
 def test_the_demo_import_command_reports_what_it_did(capsys):
     call_command("practice", "import-demo")
     assert "4 case(s) added" in capsys.readouterr().out
+
+
+def test_the_library_page_queues_the_import_and_the_task_imports(
+    codiesp_file, client, senior, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from audits.tasks import practice_import_codiesp_task
+    from tests.conftest import otp_verified
+
+    otp_verified(client, senior)
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(
+            reverse("audits:practice_import"), {"source": "codiesp", "limit": "1"}, follow=True
+        )
+    assert "in the background" in response.content.decode()
+    assert len(queued) == 1  # the task is sent once the request commits
+    assert not PracticeCase.objects.exists()  # nothing imported inside the request
+    result = practice_import_codiesp_task(senior.pk, 1)  # what the worker runs
+    assert result["created"] == 1
+    assert PracticeCase.objects.filter(source=PracticeCase.Source.CODIESP).count() == 1
