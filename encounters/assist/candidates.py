@@ -270,7 +270,9 @@ def table_line_names(path: str, column: str, table: str) -> list[frozenset[str]]
     # One-word names of a whole table ("Fall", "Acetaminophen" alone) are too loose for the
     # External Cause Index, whose codes need the circumstances.
     minimum = 2 if table == "eindex" else 1
-    return [n for n in names if len(n) >= minimum]
+    # The column's words alone ("Meckel diverticulum, malignant" read as "malignant") name
+    # nothing: a line needs words of its own.
+    return [n for n in names if len(n - extra) >= minimum]
 
 
 class Matcher:

@@ -13,9 +13,13 @@ from collections import Counter
 from encounters.assist.candidates import _GENERIC, tokens
 
 MIN_NOTES = 2  # co-occurrences (after leaving the note itself out)
-MIN_SHARE = 0.2
-KEEP_SHARE = 0.15  # stored in weights.json: a little below MIN_SHARE for leave-one-out
-PER_WORD = 3
+MIN_SHARE = 0.12
+KEEP_SHARE = 0.1  # stored in weights.json: a little below MIN_SHARE for leave-one-out
+PER_WORD = 4
+# A word must point at a code at least this many times more often than notes in general are
+# coded with it: "pain" (R52) or "illness" (R69) are coded in so many notes that nearly every
+# word would otherwise "name" them, with a quote that is no evidence at all.
+MIN_LIFT = 2.0
 
 
 def note_words(text: str) -> set[str]:
@@ -26,8 +30,15 @@ def note_words(text: str) -> set[str]:
 class Lexicon:
     """word -> (notes holding it, {code: notes holding it coded with code})."""
 
-    def __init__(self, entries: dict[str, tuple[int, dict[str, int]]]):
+    def __init__(
+        self,
+        entries: dict[str, tuple[int, dict[str, int]]],
+        notes: int = 0,
+        code_notes: dict[str, int] | None = None,
+    ):
         self.entries = entries
+        self.notes = notes  # training notes
+        self.code_notes = code_notes or {}  # training notes coded with each code
         self._own_words: set[str] = set()
         self._own_codes: set[str] = set()
 
@@ -35,8 +46,10 @@ class Lexicon:
     def learn(cls, notes: list[set[str]], codes: list[set[str]]) -> "Lexicon":
         df: Counter = Counter()
         co: dict[str, Counter] = {}
+        code_notes: Counter = Counter()
         for words_of_note, codes_of_note in zip(notes, codes, strict=True):
             df.update(words_of_note)
+            code_notes.update(codes_of_note)
             for word in words_of_note:
                 co.setdefault(word, Counter()).update(codes_of_note)
         entries = {}
@@ -45,21 +58,32 @@ class Lexicon:
             kept = {c: n for c, n in counts.items() if n >= MIN_NOTES and n >= share}
             if kept:
                 entries[word] = (df[word], kept)
-        return cls(entries)
+        used = {c for _df, kept in entries.values() for c in kept}
+        return cls(entries, len(notes), {c: n for c, n in code_notes.items() if c in used})
 
     @classmethod
     def from_model(cls, model: dict) -> "Lexicon | None":
         stored = model.get("lexicon")
         if not stored:
             return None
-        return cls({w: (df, dict(codes)) for w, (df, codes) in stored.items()})
+        return cls(
+            {w: (df, dict(codes)) for w, (df, codes) in stored["words"].items()},
+            stored["notes"],
+            stored["code_notes"],
+        )
 
     def as_json(self) -> dict:
-        return {w: [df, dict(sorted(c.items()))] for w, (df, c) in sorted(self.entries.items())}
+        return {
+            "notes": self.notes,
+            "code_notes": dict(sorted(self.code_notes.items())),
+            "words": {
+                w: [df, dict(sorted(c.items()))] for w, (df, c) in sorted(self.entries.items())
+            },
+        }
 
     def leaving_out(self, words_of_note: set[str], codes_of_note: set[str]) -> "Lexicon":
         """The same lexicon as seen by a training note that must not see its own codes."""
-        other = Lexicon(self.entries)
+        other = Lexicon(self.entries, self.notes, self.code_notes)
         other._own_words, other._own_codes = words_of_note, codes_of_note
         return other
 
@@ -74,9 +98,13 @@ class Lexicon:
         if df <= 0:
             return []
         found = []
+        notes = self.notes - bool(self._own_words)
         for code, n in counts.items():
             n -= own and code in self._own_codes
-            if n >= MIN_NOTES and n / df >= MIN_SHARE:
+            if n < MIN_NOTES or n / df < MIN_SHARE:
+                continue
+            base = (self.code_notes.get(code, 0) - (code in self._own_codes)) / max(notes, 1)
+            if n / df >= MIN_LIFT * base:
                 found.append((code, n / df))
         found.sort(key=lambda pair: -pair[1])
         return found[:PER_WORD]

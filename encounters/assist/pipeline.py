@@ -269,6 +269,7 @@ def features(candidate: Candidate, priors: dict[str, float] | None = None) -> di
     priors = priors or {}
     return {
         "learned": max((m.learned for m in mentions), default=0.0),
+        "learned_words": math.log1p(len({m.text.lower() for m in mentions if m.learned})),
         "learned_only": float(not any(m.source != "learned" for m in mentions)),
         "table": float(best.source != "code"),
         "compact": best.compact,
@@ -304,7 +305,8 @@ def prefer_specific(scored: list[tuple[Candidate, float]]) -> list[tuple[Candida
         by_category.setdefault(candidate.code[:3], []).append((candidate, confidence))
     out = []
     for candidate, confidence in scored:
-        active = candidate.active_mentions
+        # Words learned from training say nothing about specificity: only named mentions.
+        active = [m for m in candidate.active_mentions if m.source != "learned"]
         if active and all(m.subsumed for m in active):
             spans = [(m.start, m.end) for m in active]
             wider = [

@@ -24,7 +24,7 @@ from encounters.models import (
 )
 
 # Below this a candidate is noise, not a suggestion worth a coder's glance.
-MIN_CONFIDENCE = 0.05
+MIN_CONFIDENCE = 0.02
 MAX_PER_DOCUMENT = 40
 PROCEDURE_PRIOR = 0.4
 PIPELINE_VERSION = "3"  # part of the cache key: a new pipeline recomputes cached suggestions

@@ -114,21 +114,20 @@ def test_either_side_of_an_and_title_and_chart_shorthand():
 
 
 def test_words_learned_from_training_notes_leave_each_note_out():
-    notes = [
-        "Nephritic colic with vomiting.",
-        "Nephritic colic again.",
-        "Nephritic colic, third time.",
-        "Fever only.",
-    ]
-    codes = [{"N23", "R11.10"}, {"N23"}, {"N23"}, {"R50.9"}]
+    notes = ["Nephritic colic, accidental.", "Nephritic colic again.", "Nephritic colic, third."]
+    codes = [{"N23", "R52"}, {"N23"}, {"N23"}]
+    notes += ["Pain and fever."] * 6 + ["Pain, accidental."]
+    codes += [{"R52"}] * 7
     lexicon = Lexicon.learn([note_words(n) for n in notes], codes)
     assert lexicon.codes_for("nephritic") == [("N23", 1.0)]
-    assert lexicon.codes_for("fever") == []  # one note is not enough
-    # The first note, while training, sees only the two others: still 2 of 2.
+    # R52 is coded in 8 of 10 notes: a word seen with it is no evidence of it.
+    assert lexicon.codes_for("accidental") == [] and lexicon.codes_for("fever") == []
+    # The first note, while training, sees only the others: still 2 of 2 for "nephritic".
     own = lexicon.leaving_out(note_words(notes[0]), codes[0])
     assert own.codes_for("nephritic") == [("N23", 1.0)]
     # A word only its own note held teaches it nothing.
-    assert own.codes_for("vomiting") == []
+    alone = Lexicon.learn([note_words(n) for n in notes[:2]], codes[:2])
+    assert alone.leaving_out(note_words(notes[0]), codes[0]).codes_for("nephritic") == []
     # Stored in weights.json and read back the same.
     again = Lexicon.from_model({"lexicon": lexicon.as_json()})
     assert again.codes_for("nephritic") == lexicon.codes_for("nephritic")
