@@ -436,12 +436,16 @@ FROM ({coders} UNION ALL SELECT NULL ORDER BY 1) c
 GROUP BY GROUPING SETS ((), (c.id))
 UNION ALL
 SELECT 'day', c.id, d.n, s.coded, 0, NULL, NULL
-FROM ({coders} UNION ALL SELECT NULL) c
+FROM ({coders}) c
     CROSS JOIN unnest({day_starts}::timestamptz[], {day_ends}::timestamptz[])
         WITH ORDINALITY d(starts, ends, n)
-    CROSS JOIN LATERAL (
-        SELECT COUNT(*) AS coded FROM (({per_coder_day}) UNION ALL ({unassigned_day})) r
-    ) s
+    CROSS JOIN LATERAL (SELECT COUNT(*) AS coded FROM ({per_coder_day}) r) s
+WHERE s.coded > 0
+UNION ALL
+SELECT 'day', NULL, d.n, s.coded, 0, NULL, NULL
+FROM unnest({day_starts}::timestamptz[], {day_ends}::timestamptz[])
+        WITH ORDINALITY d(starts, ends, n)
+    CROSS JOIN LATERAL (SELECT COUNT(*) AS coded FROM ({unassigned_day}) r) s
 WHERE s.coded > 0
 """
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -517,7 +521,7 @@ def _throughput_rows_pg(filters: QualityFilters) -> list[tuple]:
             "per_coder": coded.filter(**coder),
             "unassigned": coded.filter(*unassigned),
             "per_coder_day": coded.filter(**coder, **in_day),
-            "unassigned_day": coded.filter(*unassigned, **in_day),
+            "unassigned_day": coded.filter(assignee_id__isnull=True, **in_day),
         }.items()
     }
     compiled["day_starts"] = ("%s", (midnights[:-1],))
