@@ -14,6 +14,7 @@ from audits import selectors, services
 from audits.models import AuditItem, AuditPlan
 from audits.view_helpers import error_text
 from encounters.models import Encounter
+from encounters.views.common import _add_service_errors
 
 
 def _split(text: str) -> list[str]:
@@ -125,16 +126,6 @@ class PlanForm(forms.Form):
 def _person(user: User) -> str:
     full = user.get_full_name()
     return f"{full} ({user.username})" if full else user.username
-
-
-def _add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error.messages)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @capability_required(Capability.RUN_AUDITS)

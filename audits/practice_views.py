@@ -13,12 +13,7 @@ from audits.practice import library, selectors, services
 from audits.practice.selectors import CoderPractice
 from encounters.models import Encounter
 from encounters.selectors import encounters_visible_to
-
-
-def _message_of(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)
+from encounters.views.common import _message_of
 
 
 def _trend(stats: CoderPractice) -> SafeString | None:

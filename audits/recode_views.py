@@ -17,14 +17,9 @@ from audits.models import AuditItem, Finding
 from audits.view_helpers import error_text
 from encounters import selectors as encounter_selectors
 from encounters.models import DiagnosisAssignment, Encounter
+from encounters.views.common import _is_htmx
 
 SYSTEM_LABELS = {"icd10cm": "ICD-10-CM", "icd10pcs": "ICD-10-PCS", "hcpcs": "HCPCS", "cpt": "CPT"}
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(request.headers.get("HX-Request")) and not request.headers.get(
-        "HX-History-Restore-Request"
-    )
 
 
 def _text_html(text: str) -> str:
