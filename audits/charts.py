@@ -76,6 +76,17 @@ def _nice(value: float) -> float:
     return value
 
 
+def count_scale(top: float) -> tuple[float, int]:
+    """Axis maximum and tick count for counts, so every tick is a whole number (a chart of
+    1s and 2s must not read 0, 0, 1, 1, 2)."""
+    if top <= 5:
+        hi = max(1, math.ceil(top))
+        return hi, hi
+    hi = _nice(top)
+    mantissa = hi / 10 ** math.floor(math.log10(hi))
+    return hi, 4 if mantissa == 2 else 5
+
+
 def _empty(x: float, y: float) -> str:
     return f'<text x="{x}" y="{y}" fill="{MUTED}">No data in this range</text>'
 
@@ -167,9 +178,17 @@ def column_chart(
     """Vertical columns over categories (weeks), value printed above each column."""
     left, right, top, bottom = 48, width - 10, 18, height - 28
     svg = _Svg(title, desc, width, height)
-    hi = _nice(max((b.value or 0 for b in bars), default=0) or 1)
+    hi, ticks = count_scale(max((b.value or 0 for b in bars), default=0))
     y_of = _y_axis(
-        svg, left=left, right=right, top=top, bottom=bottom, lo=0, hi=hi, fmt=lambda v: f"{v:,.0f}"
+        svg,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        lo=0,
+        hi=hi,
+        fmt=lambda v: f"{v:,.0f}",
+        ticks=ticks,
     )
     if not bars:
         svg.parts.append(_empty(left + 8, bottom - 8))
@@ -202,12 +221,15 @@ def line_chart(
     target: Target | None = None,
     width: int = 640,
     height: int = 240,
+    ticks: int | None = None,
 ) -> SafeString:
-    """Lines over shared x labels; gaps where a value is None; an optional target line."""
+    """Lines over shared x labels; gaps where a value is None; an optional target line.
+    For counts pass hi and ticks from count_scale()."""
     left, right, top, bottom = 48, width - 100, 34, height - 28
     svg = _Svg(title, desc, width, height)
-    tenths = round((hi - lo) * 10)  # a tick every 10 points when the span allows (50–100 %)
-    ticks = tenths if 2 <= tenths <= 10 and abs((hi - lo) * 10 - tenths) < 1e-9 else 4
+    if ticks is None:
+        tenths = round((hi - lo) * 10)  # a tick every 10 points when the span allows (50–100 %)
+        ticks = tenths if 2 <= tenths <= 10 and abs((hi - lo) * 10 - tenths) < 1e-9 else 4
     y_of = _y_axis(
         svg, left=left, right=right, top=top, bottom=bottom, lo=lo, hi=hi, fmt=fmt, ticks=ticks
     )

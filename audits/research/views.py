@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.permissions import Capability, capability_required, has_capability
-from audits.charts import COLOURS, Bar, Series, _nice, hbar_chart, line_chart
+from audits.charts import COLOURS, Bar, Series, count_scale, hbar_chart, line_chart
 from audits.models import RiskGroup
 from audits.research import export as ex
 from audits.research import selectors as sel
@@ -54,6 +54,7 @@ def _trend_charts(trend: sel.Trend, words: dict[str, str], what: str, width: int
     if not trend.periods:
         return []
     unit = "quarter" if trend.unit == "quarter" else "month"
+    hi, ticks = count_scale(max(trend.encounters, default=0))
     totals = line_chart(
         title=f"{what} per {unit}",
         desc=f"Encounters and distinct patients per {unit} of service.",
@@ -67,13 +68,16 @@ def _trend_charts(trend: sel.Trend, words: dict[str, str], what: str, width: int
             ),
         ],
         lo=0,
-        hi=_nice(max(trend.encounters, default=0) or 1),
+        hi=hi,
+        ticks=ticks,
         fmt=_count_fmt,
         width=width,
     )
     charts = [totals]
     if trend.categories:
-        top = max((max(v, default=0) for v in trend.categories.values()), default=0)
+        hi, ticks = count_scale(
+            max((max(v, default=0) for v in trend.categories.values()), default=0)
+        )
         charts.append(
             line_chart(
                 title=f"Top categories per {unit}",
@@ -86,7 +90,8 @@ def _trend_charts(trend: sel.Trend, words: dict[str, str], what: str, width: int
                     for cat, values in trend.categories.items()
                 ],
                 lo=0,
-                hi=_nice(top or 1),
+                hi=hi,
+                ticks=ticks,
                 fmt=_count_fmt,
             )
         )
