@@ -219,6 +219,7 @@ def tokens(text: str, offset: int = 0) -> list[Token]:
     words at the same offsets, so "htn" can match "hypertension"."""
     out: list[Token] = []
     previous = previous_word = ""
+    previous_start = 0
     for position, m in enumerate(_TOKEN.finditer(text)):
         w = m.group(0).lower()
         start, end = m.start() + offset, m.end() + offset
@@ -226,10 +227,13 @@ def tokens(text: str, offset: int = 0) -> list[Token]:
         number, previous = w.isdigit() and previous not in _NUMBER_AFTER, w
         if number:
             continue
+        if previous_word in _NUMBER_AFTER and (w.isdigit() or w in _ROMAN):
+            # "type 2", "stage 3": the quote starts at "type", which the name leaves out.
+            start = previous_start
+            if w in _ROMAN:  # "type II diabetes"
+                out.append(Token(_ROMAN[w], start, end, position))
         out.append(Token(stem(w), start, end, position))
-        if w in _ROMAN and previous_word in _NUMBER_AFTER:  # "type II diabetes"
-            out.append(Token(_ROMAN[w], start, end, position))
-        previous_word = w
+        previous_word, previous_start = w, start
         alternatives = (
             MORE_ABBREVIATIONS.get(w) or ABBREVIATIONS.get(w) or CHART_WORDS.get(w) or []
         )[:1] + TABLE_WORDS.get(w, [])

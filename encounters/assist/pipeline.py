@@ -198,7 +198,13 @@ def analyse(
                 )
             )
         if lexicon is not None and system == "icd10cm":
-            found.extend(_learned(matcher, lexicon, words_here, text, section))
+            # A word already part of a name matched here speaks for that name's code only:
+            # "failure" of "heart failure" is no evidence of kidney failure.
+            named: dict[int, set[int]] = {}
+            for name, matched_tokens in matches:
+                for t in matched_tokens:
+                    named.setdefault(t.start, set()).add(name.entry)
+            found.extend(_learned(matcher, lexicon, words_here, text, section, named))
     # ConText on the matched spans (a span group: they may overlap).
     spans = {}
     for _idx, mention in found:
@@ -234,13 +240,13 @@ def analyse(
     return list(candidates.values())
 
 
-def _learned(matcher: Matcher, lexicon, words_here, text: str, section: str):
+def _learned(matcher: Matcher, lexicon, words_here, text: str, section: str, named):
     """Mentions of the codes that the sentence's words point at (only codes of the release
     in force: a code the release does not hold is never named)."""
     for token in words_here:
         for code, share in lexicon.codes_for(token.stem):
             entry = matcher.code_entries.get(code)
-            if entry is None:
+            if entry is None or (token.start in named and entry not in named[token.start]):
                 continue
             yield (
                 entry,

@@ -82,6 +82,8 @@ def test_the_combination_code_ranks_before_its_less_specific_part():
     rows = suggest_text("Assessment: type 2 diabetes with diabetic polyneuropathy.", on=ON)
     codes = _codes(rows)
     assert "E11.42" in codes
+    quote = next(r for r in rows if r["code"] == "E11.42")["evidence"][0]
+    assert quote["text"] == "type 2 diabetes with diabetic polyneuropathy"
     if "E11.9" in codes:
         assert codes.index("E11.42") < codes.index("E11.9")
     # "Type II" is type 2.
