@@ -74,6 +74,8 @@ MORE_ABBREVIATIONS: dict[str, list[str]] = {
     "lymphadenopathy": ["enlarged lymph nodes"],
     "lymphadenopathies": ["enlarged lymph nodes"],
     "lithiasis": ["calculus"],
+    "stone": ["calculus"],
+    "stones": ["calculus"],
     "nephrolithiasis": ["calculus kidney"],
     "pollakiuria": ["frequency micturition"],
     "dyslipidemia": ["hyperlipidemia"],

@@ -27,7 +27,14 @@ from encounters.models import (
 MIN_CONFIDENCE = 0.02
 MAX_PER_DOCUMENT = 40
 PROCEDURE_PRIOR = 0.4
-PIPELINE_VERSION = "3"  # part of the cache key: a new pipeline recomputes cached suggestions
+PIPELINE_VERSION = "4"
+# Where the best quote's words came from, in coders' words (a code's own title says nothing).
+SOURCES = {
+    "drug": "Table of Drugs",
+    "neoplasm": "Neoplasm Table",
+    "eindex": "External Cause Index",
+    "learned": "word learned from coded notes",
+}  # part of the cache key: a new pipeline recomputes cached suggestions
 
 
 def suggest_text(
@@ -92,6 +99,7 @@ def suggest_text(
                         "section": best[0].section.replace("_", " "),
                         "matched": best[0].matched,
                         "mentions": len(candidate.mentions),
+                        "source": SOURCES.get(best[0].source, ""),
                         "context": context,
                     },
                 }

@@ -61,6 +61,7 @@ def test_the_index_tables_name_codes_the_titles_do_not(index_tables):
     assert "C78.7" in rows
     quote = rows["C78.7"]["evidence"][0]
     assert note[quote["start"] : quote["end"]] == "liver metastases"
+    assert rows["C78.7"]["why"]["source"] == "Neoplasm Table"
     lung = [r for code, r in rows.items() if code.startswith("C34")]
     assert lung and lung[0]["vague"]
     # Table of Drugs: the 7th character comes from the encounter (initial): not vague.
