@@ -361,6 +361,7 @@ class TestNoPhiInTasks:
                 assert parameter.name.endswith("_id") or parameter.name in {
                     "after_id",
                     "done_before",
+                    "limit",  # how many practice cases to import: a count
                 }, (name, parameter.name)
 
     def test_every_call_site_passes_ids(self):
@@ -392,7 +393,7 @@ def _id_like(node: ast.AST) -> bool:
     if isinstance(node, ast.Attribute):  # obj.pk, obj.release_id, module.BATCH_SIZE
         return node.attr in {"pk", "id"} or node.attr.endswith("_id") or node.attr.isupper()
     if isinstance(node, ast.Name):
-        return node.id in {"last", "done_before"} or node.id.endswith(("_id", "_ids", "pk"))
+        return node.id in {"last", "done_before", "limit"} or node.id.endswith(("_id", "_ids", "pk"))
     if isinstance(node, ast.BinOp):
         return _id_like(node.left) and _id_like(node.right)
     if isinstance(node, ast.List | ast.Tuple):
