@@ -46,6 +46,7 @@ demo: install
 	$(PY) manage.py migrate --no-input -v0
 	$(PY) manage.py codesets bootstrap
 	$(PY) manage.py demo
+	$(PY) manage.py practice import-demo
 
 run: demo
 	@echo "Starting the Celery worker and the web server on http://$(HOST):$(PORT) (Ctrl-C stops both)"
