@@ -23,7 +23,7 @@ from encounters.assist.candidates import matcher_for
 from encounters.assist.lexicon import Lexicon, note_words
 from encounters.assist.pipeline import analyse, features, prefer_specific
 
-DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data" / "notes" / "codiesp"
+DATA_DIR = Path(settings.CMS_DATA_DIR) / "notes" / "codiesp"  # ../shared/data unless set
 
 
 def _norm(code: str) -> str:
