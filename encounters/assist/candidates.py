@@ -286,6 +286,7 @@ class Matcher:
 
     def __init__(self, index):
         self.index = index
+        self.release_key: tuple = ()  # the releases' ids (matcher_for sets it)
         names: list[Name] = []
         code_rows = {e[0]: i for i, e in enumerate(index.entries) if e[6] == "code"}
         self.code_entries = code_rows  # normalised code -> its entry
@@ -401,6 +402,7 @@ def matcher_for(system: str, on: date | None) -> Matcher:
         found = _matchers.get(key)
     if found is None:
         found = Matcher(index_for(system, releases))
+        found.release_key = key
         with _lock:
             _matchers[key] = found
             while len(_matchers) > 6:

@@ -121,6 +121,7 @@ def evaluate(documents: list[dict], model: dict | None = None, analysed=None) ->
     mapper = GoldMapper(matcher_for("icd10cm", None))
     threshold = model.get("threshold", 0.5)
     aps, predicted, predicted3, gold, gold3 = [], [], [], [], []
+    found = wanted_total = 0  # gold codes that are candidates at all, of all gold codes
     started = time.perf_counter()
     for i, document in enumerate(documents):
         wanted = {m for m in (mapper.map(c) for c in document["codes"]) if m}
@@ -130,6 +131,8 @@ def evaluate(documents: list[dict], model: dict | None = None, analysed=None) ->
             else analyse(document["text"], lexicon=Lexicon.from_model(model))
         )
         scored = ranked_codes(candidates, model)
+        found += len(wanted & {c for c, _ in scored})
+        wanted_total += len(wanted)
         aps.append(average_precision([c for c, _ in scored], wanted))
         chosen = {c for c, s in scored if s >= threshold}
         predicted.append(chosen)
@@ -143,6 +146,7 @@ def evaluate(documents: list[dict], model: dict | None = None, analysed=None) ->
         "threshold": threshold,
         "code": micro(predicted, gold),
         "category": micro(predicted3, gold3),
+        "candidate_recall": round(found / wanted_total, 4) if wanted_total else 0.0,
         "cases_per_second": round(len(documents) / elapsed, 2) if elapsed else None,
         "gold_codes": dict(mapper.counts),
     }

@@ -5,10 +5,14 @@ ship inside the package); no statistical model is downloaded.
 """
 
 import math
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
+from encounters.assist import semantic
 from encounters.assist.candidates import Matcher, matcher_for, name_words, tokens
 
 # medspaCy section categories that carry the coded conditions, and those that do not.
@@ -86,6 +90,8 @@ class Mention:
     source: str = "code"  # the code's own title or terms, or the index table that named it
     compact: float = 1.0  # matched words / words from the first matched word to the last
     learned: float = 0.0  # for a word learned from CodiEsp train: its share of notes coded so
+    semantic: float = 0.0  # for a sentence close in meaning to the code's title: the cosine
+    sentence: int = -1  # the sentence's number in the note
 
 
 @dataclass
@@ -95,6 +101,7 @@ class Candidate:
     description: str
     vague: bool = False
     mentions: list[Mention] = field(default_factory=list)
+    semantic: float = 0.0  # the title's best cosine with a sentence that mentions the code
 
     @property
     def active_mentions(self) -> list[Mention]:
@@ -138,10 +145,17 @@ def _billable(matcher: Matcher, idx: int) -> tuple[str, str, bool] | None:
 
 
 def analyse(
-    text: str, *, on: date | None = None, system: str = "icd10cm", lexicon=None
+    text: str,
+    *,
+    on: date | None = None,
+    system: str = "icd10cm",
+    lexicon=None,
+    semantic_on: bool = True,
 ) -> list[Candidate]:
     """Candidate codes of the release in force on `on`, with their mentions and ConText;
-    `lexicon` (encounters.assist.lexicon) adds the codes words learned from training name."""
+    `lexicon` (encounters.assist.lexicon) adds the codes words learned from training name;
+    semantic retrieval (encounters.assist.semantic, when installed) the codes whose titles a
+    sentence says in other words."""
     from spacy.tokens import SpanGroup
 
     matcher = matcher_for(system, on)
@@ -157,7 +171,9 @@ def analyse(
         for s in doc._.sections
         if s.title_end > s.title_start
     ]
+    sentences: list[tuple[int, int, str]] = []  # (start, end, section) of each sentence
     for sentence in doc.sents:
+        first_found = len(found)
         section = "unknown"
         first = sentence[0]
         if first._.section_category:
@@ -205,12 +221,18 @@ def analyse(
                 for t in matched_tokens:
                     named.setdefault(t.start, set()).add(name.entry)
             found.extend(_learned(matcher, lexicon, words_here, text, section, named))
+        for _idx, mention in found[first_found:]:
+            mention.sentence = len(sentences)
+        sentences.append((offset, sentence.end_char, section))
+    similarity = None
+    if system == "icd10cm" and semantic_on and semantic.enabled():
+        similarity = _semantic(matcher, text, sentences, found)
     # ConText on the matched spans (a span group: they may overlap).
     spans = {}
     for _idx, mention in found:
-        key = (mention.start, mention.end)
+        key = _context_target(mention, text)
         if key not in spans:
-            span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
+            span = doc.char_span(*key, alignment_mode="expand")
             if span is not None:
                 spans[key] = span
     doc.spans["assist"] = SpanGroup(doc, name="assist", spans=list(spans.values()))
@@ -219,7 +241,7 @@ def analyse(
     candidates: dict[str, Candidate] = {}
     resolved: dict[int, tuple[str, str, bool] | None] = {}
     for idx, mention in found:
-        span = spans.get((mention.start, mention.end))
+        span = spans.get(_context_target(mention, text))
         if span is not None:
             span = context.get((span.start_char, span.end_char), span)
             mention.negated = bool(span._.is_negated)
@@ -237,7 +259,81 @@ def analyse(
         candidate = candidates.setdefault(code, Candidate(system, code, description, vague))
         candidate.vague = candidate.vague and vague
         candidate.mentions.append(mention)
+    if similarity is not None:
+        titles, sims, rows = similarity
+        for candidate in candidates.values():
+            column = titles.row.get(candidate.code.replace(".", ""))
+            if column is None:
+                continue
+            candidate.semantic = max(
+                (
+                    float(sims[rows[m.sentence], column])
+                    for m in candidate.active_mentions or candidate.mentions
+                    if m.sentence in rows
+                ),
+                default=0.0,
+            )
     return list(candidates.values())
+
+
+_LAST_WORD = re.compile(r"[A-Za-z0-9]+(?=[^A-Za-z0-9]*$)")
+
+
+def _context_target(mention: Mention, text: str) -> tuple[int, int]:
+    """The characters ConText judges: the mention's own words, or for a whole sentence
+    found by meaning its last word (a sentence holds its own "No ...": ConText reads a
+    modifier inside the span as no modifier of it)."""
+    if mention.source != "semantic":
+        return mention.start, mention.end
+    last = _LAST_WORD.search(text, mention.start, mention.end)
+    return (last.start(), last.end()) if last else (mention.start, mention.end)
+
+
+def _semantic(matcher: Matcher, text: str, sentences, found):
+    """Mentions of the codes whose titles a sentence is closest to in meaning (the whole
+    sentence is the quote; ConText then reads it like any other mention), and the
+    similarities for the ranking feature: (titles, sentence x title cosines, {sentence
+    number: row}); None when there is nothing to compare."""
+    from encounters.assist import ranking
+
+    titles = semantic.titles_for(matcher, matcher.release_key, ranking.load_model()["priors"])
+    if titles is None or not sentences:
+        return None
+    sims, chosen = semantic.sentence_hits(
+        [text[a:b] for a, b, _s in sentences],
+        titles,
+        [section in ASSESSMENT_SECTIONS for _a, _b, section in sentences],
+    )
+    rows = {number: row for row, number in enumerate(chosen)}
+    for number, row in rows.items():
+        start, end, section = sentences[number]
+        quote = text[start:end]
+        start += len(quote) - len(quote.lstrip())
+        end -= len(quote) - len(quote.rstrip())
+        best = np.argsort(-sims[row])[: semantic.TOP_K]
+        for column in best:
+            score = float(sims[row, column])
+            if score < semantic.MIN_SIMILARITY:
+                break
+            found.append(
+                (
+                    titles.entries[column],
+                    Mention(
+                        start=start,
+                        end=end,
+                        text=text[start:end],
+                        section=section,
+                        matched=[],
+                        name_size=1,
+                        idf=0.0,
+                        is_title=False,
+                        source="semantic",
+                        semantic=score,
+                        sentence=number,
+                    ),
+                )
+            )
+    return titles, sims, rows
 
 
 def _learned(matcher: Matcher, lexicon, words_here, text: str, section: str, named):
@@ -270,13 +366,15 @@ def features(candidate: Candidate, priors: dict[str, float] | None = None) -> di
     """The ranking signals of one candidate (names are the keys of weights.json)."""
     mentions = candidate.mentions
     active = candidate.active_mentions or mentions
-    named = [m for m in active if m.source != "learned"]
+    named = [m for m in active if m.source not in ("learned", "semantic")]
     best = max(named or active, key=lambda m: (m.coverage, m.name_size, m.idf))
     priors = priors or {}
     return {
         "learned": max((m.learned for m in mentions), default=0.0),
         "learned_words": math.log1p(len({m.text.lower() for m in mentions if m.learned})),
         "learned_only": float(not any(m.source != "learned" for m in mentions)),
+        "semantic": candidate.semantic,
+        "semantic_only": float(all(m.source == "semantic" for m in mentions)),
         "table": float(best.source != "code"),
         "compact": best.compact,
         "bias": 1.0,
@@ -312,9 +410,12 @@ def prefer_specific(scored: list[tuple[Candidate, float]]) -> list[tuple[Candida
     out = []
     for candidate, confidence in scored:
         # Words learned from training say nothing about specificity: only named mentions.
-        active = [m for m in candidate.active_mentions if m.source != "learned"]
+        active = [m for m in candidate.active_mentions if m.source not in ("learned", "semantic")]
         if active and all(m.subsumed for m in active):
-            spans = [(m.start, m.end) for m in active]
+            # Wider readings are those of the longest quote: "type 2 diabetes" in "type 2
+            # diabetes with diabetic polyneuropathy", not a sibling sharing its "diabetes".
+            longest = max(active, key=lambda m: m.end - m.start)
+            spans = [(longest.start, longest.end)]
             wider = [
                 other_confidence
                 for other, other_confidence in by_category[candidate.code[:3]]
@@ -322,6 +423,7 @@ def prefer_specific(scored: list[tuple[Candidate, float]]) -> list[tuple[Candida
                 and any(
                     m.start <= a and b <= m.end and (m.end - m.start) > (b - a)
                     for m in other.active_mentions
+                    if m.source != "semantic"
                     for a, b in spans
                 )
             ]

@@ -27,13 +27,14 @@ from encounters.models import (
 MIN_CONFIDENCE = 0.02
 MAX_PER_DOCUMENT = 40
 PROCEDURE_PRIOR = 0.4
-PIPELINE_VERSION = "4"
+PIPELINE_VERSION = "5"
 # Where the best quote's words came from, in coders' words (a code's own title says nothing).
 SOURCES = {
     "drug": "Table of Drugs",
     "neoplasm": "Neoplasm Table",
     "eindex": "External Cause Index",
     "learned": "word learned from coded notes",
+    "semantic": "sentence close in meaning to the code's title",
 }  # part of the cache key: a new pipeline recomputes cached suggestions
 
 
@@ -64,6 +65,8 @@ def suggest_text(
             if confidence < MIN_CONFIDENCE:
                 continue
             shown = candidate.active_mentions or candidate.mentions
+            # A whole sentence found by meaning is the quote only when nothing more exact is.
+            shown = [m for m in shown if m.source != "semantic"] or shown
             best = sorted(
                 shown,
                 key=lambda m: (m.section not in ASSESSMENT_SECTIONS, -m.coverage, -m.name_size),
