@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Capability, capability_required
 from audits import selectors, services
 from audits.models import Finding
-from audits.view_helpers import error_text
+from encounters.views.common import _error_text as error_text
 
 
 @capability_required(Capability.CODE_ENCOUNTERS)

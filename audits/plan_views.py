@@ -12,9 +12,9 @@ from accounts.models import User
 from accounts.permissions import Capability, capability_required
 from audits import selectors, services
 from audits.models import AuditItem, AuditPlan
-from audits.view_helpers import error_text
 from encounters.models import Encounter
 from encounters.views.common import _add_service_errors
+from encounters.views.common import _error_text as error_text
 
 
 def _split(text: str) -> list[str]:

@@ -14,9 +14,9 @@ from django.views.decorators.http import require_POST
 from accounts.permissions import Capability, capability_required
 from audits import selectors, services
 from audits.models import AuditItem, Finding
-from audits.view_helpers import error_text
 from encounters import selectors as encounter_selectors
 from encounters.models import DiagnosisAssignment, Encounter
+from encounters.views.common import _error_text as error_text
 from encounters.views.common import _is_htmx
 
 SYSTEM_LABELS = {"icd10cm": "ICD-10-CM", "icd10pcs": "ICD-10-PCS", "hcpcs": "HCPCS", "cpt": "CPT"}

@@ -393,7 +393,9 @@ def _id_like(node: ast.AST) -> bool:
     if isinstance(node, ast.Attribute):  # obj.pk, obj.release_id, module.BATCH_SIZE
         return node.attr in {"pk", "id"} or node.attr.endswith("_id") or node.attr.isupper()
     if isinstance(node, ast.Name):
-        return node.id in {"last", "done_before", "limit"} or node.id.endswith(("_id", "_ids", "pk"))
+        return node.id in {"last", "done_before", "limit"} or node.id.endswith(
+            ("_id", "_ids", "pk")
+        )
     if isinstance(node, ast.BinOp):
         return _id_like(node.left) and _id_like(node.right)
     if isinstance(node, ast.List | ast.Tuple):
