@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.django_db
 RANGE = QualityFilters(date_from=date(2026, 3, 2), date_to=date(2026, 3, 29))
 K = PhysicianQuery.Kind
 S = PhysicianQuery.Status
+
+
+# SQLite has no percentile_cont: one more query reads the response times (not one per row).
+QUERIES = 4 if connection.vendor == "postgresql" else 5
 
 
 def local(*args) -> datetime:
@@ -118,7 +123,7 @@ def case(intermediate):
 
 
 def test_the_figures_per_provider_match_the_hand_count(case, django_assert_num_queries):
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(QUERIES):
         rows = providers.provider_feedback(RANGE)
     assert [r.provider for r in rows] == ["Dr. Adams", "Dr. Baker", "Dr. Carter"]
     adams, baker, carter = rows
@@ -164,7 +169,7 @@ def test_the_query_count_does_not_grow_with_providers(
 ):
     for n in range(5):
         query(intermediate, case, f"Dr. Extra {n}", "Sepsis?", sent=local(2026, 3, 4, 8))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(QUERIES):
         rows = providers.provider_feedback(RANGE)
     assert len(rows) == 8
 
